@@ -1,0 +1,29 @@
+"""consilience: evidence synthesis for machine-learning experiments.
+
+The public API is re-exported here; each name lives in the module of its concept.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from consilience.errors import (
+    ConsilienceError,
+    ConsilienceWarning,
+    ConvergenceError,
+    ConvergenceWarning,
+    DataDroppedWarning,
+    InputError,
+    SmallSampleWarning,
+)
+
+__all__ = [
+    "__version__",
+    "ConsilienceError",
+    "ConsilienceWarning",
+    "ConvergenceError",
+    "ConvergenceWarning",
+    "DataDroppedWarning",
+    "InputError",
+    "SmallSampleWarning",
+]

@@ -1,0 +1,1 @@
+"""Command-line entry points. Nothing statistical lives here: commands parse, call the core, print."""
