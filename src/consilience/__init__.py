@@ -16,6 +16,7 @@ from consilience.errors import (
     InputError,
     SmallSampleWarning,
 )
+from consilience.pooling import MetaAnalysis, MetaResult, meta_analyze
 
 __all__ = [
     "__version__",
@@ -26,4 +27,7 @@ __all__ = [
     "DataDroppedWarning",
     "InputError",
     "SmallSampleWarning",
+    "MetaAnalysis",
+    "MetaResult",
+    "meta_analyze",
 ]
