@@ -16,7 +16,14 @@ from consilience.errors import (
     InputError,
     SmallSampleWarning,
 )
-from consilience.pooling import MetaAnalysis, MetaResult, meta_analyze
+from consilience.pooling import (
+    MetaAnalysis,
+    MetaResult,
+    SubgroupResult,
+    meta_analyze,
+    meta_analyze_many,
+    subgroup_analysis,
+)
 
 __all__ = [
     "__version__",
@@ -30,4 +37,7 @@ __all__ = [
     "MetaAnalysis",
     "MetaResult",
     "meta_analyze",
+    "meta_analyze_many",
+    "subgroup_analysis",
+    "SubgroupResult",
 ]

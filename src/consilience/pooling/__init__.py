@@ -1,6 +1,9 @@
 """Pooling: fixed and random effects, meta-regression, subgroups, batches of analyses."""
 
+from consilience.pooling.batch import meta_analyze_many
 from consilience.pooling.model import MetaAnalysis, meta_analyze
 from consilience.pooling.result import Coefficient, MetaResult
+from consilience.pooling.subgroups import SubgroupResult, subgroup_analysis
 
-__all__ = ["MetaAnalysis", "meta_analyze", "MetaResult", "Coefficient"]
+__all__ = ["MetaAnalysis", "meta_analyze", "MetaResult", "Coefficient", "meta_analyze_many",
+           "subgroup_analysis", "SubgroupResult"]
