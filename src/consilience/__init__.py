@@ -16,6 +16,9 @@ from consilience.errors import (
     InputError,
     SmallSampleWarning,
 )
+from consilience import data
+from consilience.data import load_example
+from consilience.effects import effect_sizes
 from consilience.pooling import (
     MetaAnalysis,
     MetaResult,
@@ -34,6 +37,9 @@ __all__ = [
     "DataDroppedWarning",
     "InputError",
     "SmallSampleWarning",
+    "data",
+    "load_example",
+    "effect_sizes",
     "MetaAnalysis",
     "MetaResult",
     "meta_analyze",

@@ -6,6 +6,9 @@ from consilience.cli.app import app
 
 # Each module below adds its commands to ``app`` when imported (one module per command group).
 # --- command modules ---
+import consilience.cli.meta_cmd  # noqa: F401,E402
+import consilience.cli.demo_cmd  # noqa: F401,E402
+import consilience.cli.effects_cmd  # noqa: F401,E402
 # --- end command modules ---
 
 

@@ -28,5 +28,7 @@ out$subgroups_REML <- list(levels=levs, k=sapply(fits, function(f) f$k), estimat
   tau2=sapply(fits, function(f) num(f$tau2)), I2=sapply(fits, function(f) num(f$I2)),
   QE=sapply(fits, function(f) num(f$QE)), Q_between=num(between$QM), Q_between_df=between$QMdf[1],
   Q_between_p=num(between$QMp))
+# percent weights of the random-effects fit (forest plot column)
+out$weights_REML <- num(weights(rma(yi, vi, data=dat, method="REML")))
 write(toJSON(out, auto_unbox=TRUE, digits=NA), "extra.json")
 cat("wrote extra.json\n")
