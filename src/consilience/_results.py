@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["json_safe", "input_hash", "Provenance", "Summary", "package_version"]
+__all__ = ["Provenance", "Summary", "input_hash", "json_safe", "package_version"]
 
 
 def package_version() -> str:

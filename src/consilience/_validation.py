@@ -13,7 +13,7 @@ import pandas as pd
 
 from consilience.errors import InputError
 
-__all__ = ["check_choice", "as_float_vector", "check_level", "describe_rows", "require_columns"]
+__all__ = ["as_float_vector", "check_choice", "check_level", "describe_rows", "require_columns"]
 
 
 def check_choice(name: str, value: Any, options: Iterable[str], *, aliases: dict[str, str] | None = None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -24,10 +24,10 @@ def meta(
     vi: str = typer.Option("vi", "--vi", help="Column of sampling variances (SE², not SE)."),
     method: str = typer.Option("REML", "--method", help="tau² estimator: EE, DL, HE, HS, SJ, ML, REML, EB, PM."),
     test: str = typer.Option("z", "--test", help="z, or knha (Knapp-Hartung)."),
-    mods: Optional[str] = typer.Option(None, "--mods", help="Comma-separated moderator columns (meta-regression)."),
-    by: Optional[str] = typer.Option(None, "--by", help="Comma-separated grouping columns: one analysis per group."),
-    subgroup: Optional[str] = typer.Option(None, "--subgroup", help="Column whose levels get separate estimates and a test of differences."),
-    label: Optional[str] = typer.Option(None, "--label", help="Column of study labels for the study table."),
+    mods: str | None = typer.Option(None, "--mods", help="Comma-separated moderator columns (meta-regression)."),
+    by: str | None = typer.Option(None, "--by", help="Comma-separated grouping columns: one analysis per group."),
+    subgroup: str | None = typer.Option(None, "--subgroup", help="Column whose levels get separate estimates and a test of differences."),
+    label: str | None = typer.Option(None, "--label", help="Column of study labels for the study table."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the result's to_dict())."),
 ) -> None:

@@ -5,5 +5,12 @@ from consilience.pooling.model import MetaAnalysis, meta_analyze
 from consilience.pooling.result import Coefficient, MetaResult
 from consilience.pooling.subgroups import SubgroupResult, subgroup_analysis
 
-__all__ = ["MetaAnalysis", "meta_analyze", "MetaResult", "Coefficient", "meta_analyze_many",
-           "subgroup_analysis", "SubgroupResult"]
+__all__ = [
+           "Coefficient",
+           "MetaAnalysis",
+           "MetaResult",
+           "SubgroupResult",
+           "meta_analyze",
+           "meta_analyze_many",
+           "subgroup_analysis",
+]

@@ -15,7 +15,7 @@ from scipy import stats
 from consilience.pooling._linalg import Batch, trace_p, wls
 from consilience.pooling.tau2 import ESTIMATORS, Tau2Fit
 
-__all__ = ["BatchFit", "fit_batch", "Test"]
+__all__ = ["BatchFit", "Test", "fit_batch"]
 
 Test = Literal["z", "knha"]
 _EPS = np.finfo(float).eps

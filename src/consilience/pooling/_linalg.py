@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Batch", "WLS", "wls", "trace_p", "trace_p_a_p_b", "cross"]
+__all__ = ["WLS", "Batch", "cross", "trace_p", "trace_p_a_p_b", "wls"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Batch:
     p: int
 
     @classmethod
-    def build(cls, y: np.ndarray, v: np.ndarray, mask: np.ndarray, X: np.ndarray | None = None) -> "Batch":
+    def build(cls, y: np.ndarray, v: np.ndarray, mask: np.ndarray, X: np.ndarray | None = None) -> Batch:
         mask = mask.astype(float)
         k = mask.sum(axis=1)
         y0 = np.where(mask > 0, y, 0.0)
@@ -58,7 +58,7 @@ class Batch:
     def intercept_only(self) -> bool:
         return self.p == 1
 
-    def take(self, idx: np.ndarray) -> "Batch":
+    def take(self, idx: np.ndarray) -> Batch:
         return Batch(self.y[idx], self.ymc[idx], self.v[idx], self.mask[idx], self.X[idx], self.k[idx], self.p)
 
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["predict_frame"]
 
 
-def predict_frame(result: "MetaResult", newmods: Any) -> pd.DataFrame:
+def predict_frame(result: MetaResult, newmods: Any) -> pd.DataFrame:
     """pred = x'b, se = sqrt(x'Vx), CI pred ± crit se, PI pred ± crit sqrt(se² + tau²).
 
     ``crit`` is the normal quantile for ``test="z"`` and the t(k - p) quantile for ``knha``.

@@ -9,15 +9,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from consilience._validation import as_float_vector, check_choice, check_level, describe_rows, require_columns
-from consilience.errors import ConvergenceWarning, DataDroppedWarning, InputError, SmallSampleWarning
+from consilience._validation import (
+    as_float_vector,
+    check_choice,
+    check_level,
+    describe_rows,
+    require_columns,
+)
+from consilience.errors import (
+    ConvergenceWarning,
+    DataDroppedWarning,
+    InputError,
+    SmallSampleWarning,
+)
 from consilience.pooling._kernel import fit_batch
 from consilience.pooling._linalg import Batch
 from consilience.pooling.model import Method, TestKind
 from consilience.pooling.qprofile import qprofile_ci
 from consilience.pooling.tau2 import ESTIMATORS, METHOD_ALIASES, METHODS, Tau2Fit
 
-__all__ = ["meta_analyze_many", "pad_groups", "BATCH_COLUMNS"]
+__all__ = ["BATCH_COLUMNS", "meta_analyze_many", "pad_groups"]
 
 BATCH_COLUMNS = [
     "k", "n_dropped", "method", "test", "level", "estimate", "se", "statistic", "p_value", "df", "ci_low",

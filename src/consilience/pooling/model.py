@@ -11,7 +11,13 @@ import pandas as pd
 
 from consilience._results import Provenance, input_hash
 from consilience._validation import as_float_vector, check_choice, check_level, describe_rows
-from consilience.errors import ConvergenceError, ConvergenceWarning, DataDroppedWarning, InputError, SmallSampleWarning
+from consilience.errors import (
+    ConvergenceError,
+    ConvergenceWarning,
+    DataDroppedWarning,
+    InputError,
+    SmallSampleWarning,
+)
 from consilience.pooling._kernel import BatchFit, fit_batch
 from consilience.pooling._linalg import Batch, wls
 from consilience.pooling.design import build_design, check_rank
@@ -19,7 +25,7 @@ from consilience.pooling.qprofile import qprofile_ci
 from consilience.pooling.result import Coefficient, MetaResult
 from consilience.pooling.tau2 import METHOD_ALIASES, METHODS, Tau2Fit
 
-__all__ = ["MetaAnalysis", "meta_analyze", "Method", "TestKind"]
+__all__ = ["MetaAnalysis", "Method", "TestKind", "meta_analyze"]
 
 Method = Literal["EE", "FE", "CE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"]
 TestKind = Literal["z", "knha"]

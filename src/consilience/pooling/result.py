@@ -12,7 +12,6 @@ from scipy import stats
 from consilience._results import Provenance, Summary, json_safe
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
 
     from consilience.pooling.design import DesignMatrix
 
@@ -94,7 +93,7 @@ class MetaResult:
     labels: tuple[str, ...] = field(repr=False)
     weights: np.ndarray = field(repr=False)
     vcov: np.ndarray = field(repr=False)
-    design: "DesignMatrix" = field(repr=False)
+    design: DesignMatrix = field(repr=False)
     provenance: Provenance = field(repr=False)
 
     # ------------------------------------------------------------------ faces

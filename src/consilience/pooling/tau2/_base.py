@@ -8,7 +8,7 @@ import numpy as np
 
 from consilience.pooling._linalg import Batch
 
-__all__ = ["Tau2Fit", "Batch", "clip_tau2"]
+__all__ = ["Batch", "Tau2Fit", "clip_tau2"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Tau2Fit:
     message: str = ""
 
     @classmethod
-    def closed_form(cls, tau2: np.ndarray, se_tau2: np.ndarray) -> "Tau2Fit":
+    def closed_form(cls, tau2: np.ndarray, se_tau2: np.ndarray) -> Tau2Fit:
         m = tau2.shape[0]
         return cls(tau2=tau2, se_tau2=se_tau2, converged=np.ones(m, bool), iterations=np.zeros(m, int),
                    boundary_reset=np.zeros(m, bool))

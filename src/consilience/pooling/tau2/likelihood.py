@@ -10,7 +10,7 @@ from consilience.pooling._linalg import Batch, cross, trace_p, trace_p_a_p_b, wl
 from consilience.pooling.tau2._base import Tau2Fit, df_resid
 from consilience.pooling.tau2.hedges import raw_estimate
 
-__all__ = ["estimate", "THRESHOLD", "MAXITER", "LL_TOL"]
+__all__ = ["LL_TOL", "MAXITER", "THRESHOLD", "estimate"]
 
 THRESHOLD = 1e-5  # metafor control$threshold: stop when |change in tau²| <= this
 MAXITER = 100  # metafor control$maxiter
