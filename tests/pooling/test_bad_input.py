@@ -95,3 +95,13 @@ def test_wrong_types() -> None:
         meta_analyze(Y, V, level=120)
     with pytest.raises(TypeError, match="got a string"):
         meta_analyze("0.1,0.2", V)
+
+
+def test_identical_effects_with_knha_do_not_crash() -> None:
+    # the Knapp-Hartung scale is 0 (metafor sets s2w = 0), so se = 0 and QM is undefined (NA in metafor)
+    res = meta_analyze([0.01] * 4, [0.001, 0.002, 0.001, 0.003], test="knha")
+    assert res.estimate == pytest.approx(0.01) and res.tau2 == 0 and res.se == 0
+    assert np.isnan(res.qm)
+    with pytest.warns(SmallSampleWarning):
+        single = meta_analyze([0.2], [0.01], test="knha")
+    assert single.estimate == 0.2 and single.df is None

@@ -57,6 +57,21 @@ class BatchFit:
     tau2_fit: Tau2Fit
 
 
+def _wald(b: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """b' V^-1 b per analysis; NaN where V is singular (metafor's QM is NA when chol() fails)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if b.shape[1] == 1:
+            vv = v[:, 0, 0]
+            return np.where(vv > 0, b[:, 0] ** 2 / np.where(vv > 0, vv, 1.0), np.nan)
+        try:
+            return np.einsum("mi,mi->m", b, np.linalg.solve(v, b[:, :, None])[:, :, 0])
+        except np.linalg.LinAlgError:
+            out = np.full(b.shape[0], np.nan)
+            ok = np.linalg.matrix_rank(v) == b.shape[1]
+            out[ok] = np.einsum("mi,mi->m", b[ok], np.linalg.solve(v[ok], b[ok][:, :, None])[:, :, 0])
+            return out
+
+
 def _heterogeneity(batch: Batch, method: str) -> tuple[np.ndarray, ...]:
     """Cochran's Q (QE), its p-value, I², H² and vt, as metafor's rma.uni computes them."""
     w = batch.mask / batch.v
@@ -128,8 +143,7 @@ def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau
     nb = p - 1 if p > 1 else 1
     b_sub = beta[:, btt]
     v_sub = vcov[:, btt, btt]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        qm = np.einsum("mi,mi->m", b_sub, np.linalg.solve(v_sub, b_sub[:, :, None])[:, :, 0])
+    qm = _wald(b_sub, v_sub)
     if test == "knha":
         qm = qm / nb
         qm_df2 = df_res
