@@ -17,6 +17,19 @@ from consilience.errors import (
     SmallSampleWarning,
 )
 from consilience import data
+from consilience.compare import (
+    Aggregates,
+    Comparison,
+    MetricSpec,
+    Ranking,
+    RankTests,
+    aggregate,
+    compare,
+    load_lcdb_example,
+    rank,
+    rank_tests,
+    task_effects,
+)
 from consilience.data import load_example
 from consilience.effects import effect_sizes
 from consilience.pooling import (
@@ -38,6 +51,17 @@ __all__ = [
     "InputError",
     "SmallSampleWarning",
     "data",
+    "compare",
+    "rank",
+    "aggregate",
+    "task_effects",
+    "rank_tests",
+    "load_lcdb_example",
+    "MetricSpec",
+    "Comparison",
+    "Ranking",
+    "Aggregates",
+    "RankTests",
     "load_example",
     "effect_sizes",
     "MetaAnalysis",
