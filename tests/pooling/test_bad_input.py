@@ -25,6 +25,7 @@ def test_missing_values_are_dropped_with_a_count() -> None:
     assert res.to_dict()["n_dropped"] == 2
     assert "dropped" in str(res.summary())
     assert res.estimate == meta_analyze(Y, V).estimate
+    assert res.design.X.shape == (5, 1)  # the design keeps only the studies used
 
 
 @pytest.mark.parametrize("bad", [-0.02, 0.0])

@@ -172,9 +172,8 @@ class MetaAnalysis:
             q=float(fit.q[0]), q_df=int(fit.q_df[0]), q_p_value=float(fit.q_p_value[0]),
             coefficients=coefs, qm=float(fit.qm[0]), qm_df=int(fit.qm_df1[0]), qm_p_value=float(fit.qm_p_value[0]),
             r2=r2, n_dropped=n_dropped, yi=y, vi=v, labels=tuple(lab), weights=fit.weights[0],
-            vcov=fit.vcov[0], design=design.__class__(design.X[~design.missing] if design.missing.any() else design.X,
-                                                      design.names, design.columns, design.missing[~design.missing],
-                                                      design.levels),
+            vcov=fit.vcov[0], design=design.__class__(batch.X[0].copy(), design.names, design.columns,
+                                                      np.zeros(k, dtype=bool), design.levels),
             provenance=prov,
         )
 
