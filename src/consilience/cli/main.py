@@ -12,6 +12,7 @@ import consilience.cli.effects_cmd  # noqa: F401,E402
 import consilience.cli.compare_cmd  # noqa: F401,E402
 import consilience.cli.design_cmd  # noqa: F401,E402
 import consilience.cli.diagnostics_cmd  # noqa: F401,E402
+import consilience.cli.curves_cmd  # noqa: F401,E402
 # --- end command modules ---
 
 

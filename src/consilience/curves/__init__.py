@@ -1,0 +1,34 @@
+"""Learning curves: parametric families, extrapolation with bands, and the value of more data."""
+
+from __future__ import annotations
+
+from consilience.curves.families import FAMILIES, FAMILY_NAMES, CurveFamily, get_family
+from consilience.curves.fitting import FamilyFit, fit_family, fit_replicates
+from consilience.curves.learning_curve import LearningCurve, choose_families, holdout_scores
+from consilience.curves.options import CANDIDATE_COLUMNS, SCENARIOS, OptionsTable, value_of_options
+from consilience.curves.result import CurveFit, IntervalEstimate
+from consilience.curves.shape import FLAG_NAMES, shape_flags
+from consilience.curves.value import DataValue, data_value
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "FAMILIES",
+    "FAMILY_NAMES",
+    "FLAG_NAMES",
+    "SCENARIOS",
+    "CurveFamily",
+    "CurveFit",
+    "DataValue",
+    "FamilyFit",
+    "IntervalEstimate",
+    "LearningCurve",
+    "OptionsTable",
+    "choose_families",
+    "data_value",
+    "fit_family",
+    "fit_replicates",
+    "get_family",
+    "holdout_scores",
+    "shape_flags",
+    "value_of_options",
+]
