@@ -36,8 +36,10 @@ from consilience.pooling import (
     MetaAnalysis,
     MetaResult,
     SubgroupResult,
+    bayes_meta_analyze,
     meta_analyze,
     meta_analyze_many,
+    multilevel_meta_analyze,
     subgroup_analysis,
 )
 
@@ -70,4 +72,6 @@ __all__ = [
     "meta_analyze_many",
     "subgroup_analysis",
     "SubgroupResult",
+    "multilevel_meta_analyze",
+    "bayes_meta_analyze",
 ]

@@ -1,6 +1,9 @@
 """Pooling: fixed and random effects, meta-regression, subgroups, batches of analyses."""
 
 from consilience.pooling.batch import meta_analyze_many
+from consilience.pooling.bayes import BayesianMetaAnalysis, BayesResult, bayes_meta_analyze
+from consilience.pooling.bayes_priors import parse_tau_prior
+from consilience.pooling.multilevel import MultilevelMetaAnalysis, MultilevelResult, multilevel_meta_analyze
 from consilience.pooling.model import MetaAnalysis, meta_analyze
 from consilience.pooling.result import Coefficient, MetaResult
 from consilience.pooling.subgroups import SubgroupResult, subgroup_analysis

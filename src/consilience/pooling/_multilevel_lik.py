@@ -118,7 +118,9 @@ class RemlEvaluation:
     precision: float  # 1'V⁻¹1, the inverse variance of the estimate
 
 
-def reml_evaluate(sigma2: np.ndarray, y: np.ndarray, v: np.ndarray, structure: NestedStructure) -> RemlEvaluation:
+def reml_evaluate(
+    sigma2: np.ndarray, y: np.ndarray, v: np.ndarray, structure: NestedStructure
+) -> RemlEvaluation:
     """REML log-likelihood (metafor's, full constants) of the intercept-only nested model.
 
     ``y`` and ``v`` must already be sorted by ``structure.order``.
@@ -153,19 +155,25 @@ def reml_evaluate(sigma2: np.ndarray, y: np.ndarray, v: np.ndarray, structure: N
     )
 
 
-def fit_reml(y: np.ndarray, v: np.ndarray, structure: NestedStructure, *, max_iter: int = 200) -> tuple[np.ndarray, RemlEvaluation, int]:
+def fit_reml(
+    y: np.ndarray, v: np.ndarray, structure: NestedStructure, *, max_iter: int = 200
+) -> tuple[np.ndarray, RemlEvaluation, int]:
     """Maximise the restricted likelihood over ``sigma2 >= 0`` by projected Newton steps.
 
     Each step solves with the exact Hessian of the components that are free (positive, or at
     zero with an upward gradient); where that Hessian is not negative definite, its eigenvalues
     are reflected and floored (a modified Newton step, still an ascent direction). A
-    backtracking line search keeps the steps uphill and inside the bounds. Iteration stops when
-    the Newton decrement (the predicted gain in log-likelihood) falls below 1e-24.
+    backtracking line search keeps the steps uphill and inside the bounds (near the optimum,
+    where the predicted gain is below what log-likelihood values can resolve, full steps are
+    taken). Iteration stops when the Newton decrement (the predicted gain in log-likelihood)
+    falls below 1e-24, or after a full step smaller than 1e-7 of the largest component
+    (quadratic convergence leaves an error far below that).
     Returns the variance components, the evaluation at the optimum and the number of steps.
     """
     m = len(structure.starts)
     var_y = float(np.var(y))
     mean_v = float(np.mean(v))
+    scale = max(var_y, mean_v)
     s = np.full(m, max(var_y - mean_v, 0.1 * var_y, 1e-3 * mean_v) / m)
     ev = reml_evaluate(s, y, v, structure)
     if not np.isfinite(ev.log_lik):
@@ -179,18 +187,34 @@ def fit_reml(y: np.ndarray, v: np.ndarray, structure: NestedStructure, *, max_it
             return s, ev, it
         g = ev.grad[free]
         eigval, eigvec = np.linalg.eigh(-ev.hess[np.ix_(free, free)])
+        concave = bool(np.all(eigval > 0))
         floor = 1e-10 * max(float(np.max(np.abs(eigval))), np.finfo(float).tiny)
         eigval = np.maximum(np.abs(eigval), floor)
         step = eigvec @ ((eigvec.T @ g) / eigval)
         decrement = float(g @ step)
         if decrement < 1e-24:
             return s, ev, it
+        if np.max(np.abs(step)) <= 1e-7 * max(float(np.max(s)), 1e-8 * scale):
+            # quadratic convergence: after this step the error is far below rounding error in
+            # the gradient, which would only make further line searches stall
+            final = s.copy()
+            final[free] = np.maximum(s[free] + step, 0.0)
+            return final, reml_evaluate(final, y, v, structure), it + 1
+        if concave and decrement < 1e-10 * max(1.0, abs(ev.log_lik)):
+            # the predicted gain is too small for log-likelihood values to confirm it; in this
+            # range the quadratic model is exact enough to take the full step unchecked
+            s = s.copy()
+            s[free] = np.maximum(s[free] + step, 0.0)
+            ev = reml_evaluate(s, y, v, structure)
+            continue
         t = 1.0
         for _ in range(80):
             trial = s.copy()
             trial[free] = np.maximum(s[free] + t * step, 0.0)
             ev_trial = reml_evaluate(trial, y, v, structure)
-            if ev_trial.log_lik >= ev.log_lik + 1e-4 * t * min(decrement, 1.0) - 1e-14 * abs(ev.log_lik):
+            if ev_trial.log_lik >= ev.log_lik + 1e-4 * t * min(decrement, 1.0) - 1e-14 * abs(
+                ev.log_lik
+            ):
                 break
             t *= 0.5
         else:

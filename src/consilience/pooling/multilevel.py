@@ -38,8 +38,8 @@ class MultilevelResult:
         Pooled effect ``mu`` and its standard error.
     statistic, p_value : float
         Wald statistic ``estimate / se`` and its two-sided p-value (normal, or t with ``df``).
-    df : float
-        Degrees of freedom ``k - 1`` for ``test="t"``; NaN for ``test="z"``.
+    df : float or None
+        Degrees of freedom ``k - 1`` for ``test="t"``; None for ``test="z"``.
     ci_low, ci_high : float
         Confidence interval of ``mu`` at ``level``.
     pi_low, pi_high : float
@@ -68,7 +68,7 @@ class MultilevelResult:
     se: float
     statistic: float
     p_value: float
-    df: float
+    df: float | None
     ci_low: float
     ci_high: float
     pi_low: float
@@ -92,36 +92,64 @@ class MultilevelResult:
 
     def to_frame(self) -> pd.DataFrame:
         """One row for the pooled effect, with the glossary's column names."""
-        cols = ["k", "estimate", "se", "statistic", "p_value", "df", "ci_low", "ci_high", "pi_low",
-                "pi_high", "q", "q_df", "q_p_value", "log_lik", "level", "test"]
+        cols = [
+            "k",
+            "estimate",
+            "se",
+            "statistic",
+            "p_value",
+            "df",
+            "ci_low",
+            "ci_high",
+            "pi_low",
+            "pi_high",
+            "q",
+            "q_df",
+            "q_p_value",
+            "log_lik",
+            "level",
+            "test",
+        ]
         return pd.DataFrame([{c: getattr(self, c) for c in cols}])
 
     def components_frame(self) -> pd.DataFrame:
         """One row per variance component: ``component`` (column name), ``n_groups``, ``sigma2``."""
-        return pd.DataFrame({"component": list(self.nested), "n_groups": list(self.n_levels),
-                             "sigma2": list(self.sigma2)})
+        return pd.DataFrame(
+            {
+                "component": list(self.nested),
+                "n_groups": list(self.n_levels),
+                "sigma2": list(self.sigma2),
+            }
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe dictionary of every field."""
         out = {name: json_safe(getattr(self, name)) for name in self.__dataclass_fields__}
         out["provenance"] = self.provenance.to_dict()
-        return dict(out)
+        return out
 
     def summary(self) -> Summary:
         """Printable summary: the pooled effect, the variance components and heterogeneity."""
         pct = f"{100 * self.level:g}%"
         lines: list[tuple[str, Any]] = [
-            ("k", self.k), ("estimate", self.estimate), ("se", self.se),
-            (f"{'z' if self.test == 'z' else 't'} statistic", self.statistic), ("p_value", self.p_value),
+            ("k", self.k),
+            ("estimate", self.estimate),
+            ("se", self.se),
+            (f"{'z' if self.test == 'z' else 't'} statistic", self.statistic),
+            ("p_value", self.p_value),
             (f"{pct} CI", f"[{self.ci_low:.4f}, {self.ci_high:.4f}]"),
             (f"{pct} PI", f"[{self.pi_low:.4f}, {self.pi_high:.4f}]"),
-            ("Q", self.q), ("Q df", self.q_df), ("Q p_value", self.q_p_value),
+            ("Q", self.q),
+            ("Q df", self.q_df),
+            ("Q p_value", self.q_p_value),
             ("REML log-likelihood", self.log_lik),
         ]
         notes = list(self.provenance.warnings)
         return Summary(
             title=f"Multilevel random-effects model (REML, ~ 1 | {'/'.join(self.nested)})",
-            lines=lines, tables=[("Variance components", self.components_frame())], notes=notes,
+            lines=lines,
+            tables=[("Variance components", self.components_frame())],
+            notes=notes,
         )
 
 
@@ -133,18 +161,26 @@ def _as_nested_frame(nested: Any, k: int) -> pd.DataFrame:
     elif isinstance(nested, Mapping):
         lengths = {str(name): len(col) for name, col in nested.items()}
         if len(set(lengths.values())) > 1:
-            raise InputError(f"The columns of 'nested' must have equal lengths; got {lengths}. "
-                             "Pass one group label per effect in every column.")
+            raise InputError(
+                f"The columns of 'nested' must have equal lengths; got {lengths}. "
+                "Pass one group label per effect in every column."
+            )
         frame = pd.DataFrame({name: np.asarray(col, dtype=object) for name, col in nested.items()})
     else:
-        raise TypeError("'nested' must be a DataFrame (or a mapping name -> array) of grouping "
-                        f"columns, outer level first. Got {type(nested).__name__} instead.")
+        raise TypeError(
+            "'nested' must be a DataFrame (or a mapping name -> array) of grouping "
+            f"columns, outer level first. Got {type(nested).__name__} instead."
+        )
     if frame.shape[1] == 0:
-        raise InputError("'nested' has no columns. Pass at least one grouping column, e.g. "
-                         "frame[['experiment', 'task']].")
+        raise InputError(
+            "'nested' has no columns. Pass at least one grouping column, e.g. "
+            "frame[['experiment', 'task']]."
+        )
     if frame.shape[0] != k:
-        raise InputError(f"'nested' must have one row per effect: {k} rows like 'yi'; got "
-                         f"{frame.shape[0]}. Pass the grouping columns of the same rows.")
+        raise InputError(
+            f"'nested' must have one row per effect: {k} rows like 'yi'; got "
+            f"{frame.shape[0]}. Pass the grouping columns of the same rows."
+        )
     names = [str(c) for c in frame.columns]
     if len(set(names)) != len(names):
         raise InputError(f"The columns of 'nested' must have distinct names; got {names}.")
@@ -232,9 +268,12 @@ class MultilevelMetaAnalysis:
         y_all = as_float_vector("yi", yi)
         v_all = as_float_vector("vi", vi)
         if y_all.shape != v_all.shape:
-            raise InputError(f"'yi' and 'vi' must have the same length; got {y_all.size} and "
-                             f"{v_all.size}. Pass one sampling variance per effect.")
+            raise InputError(
+                f"'yi' and 'vi' must have the same length; got {y_all.size} and "
+                f"{v_all.size}. Pass one sampling variance per effect."
+            )
         frame = _as_nested_frame(nested, y_all.size)
+        frame_hash = input_hash(y_all, v_all, frame.astype(str))
         bad = np.flatnonzero(v_all <= 0)
         if bad.size:
             raise InputError(
@@ -245,8 +284,10 @@ class MultilevelMetaAnalysis:
         warn_msgs: tuple[str, ...] = ()
         n_dropped = int(missing.sum())
         if n_dropped:
-            msg = (f"{n_dropped} effect(s) with missing yi or vi omitted "
-                   f"({describe_rows(np.flatnonzero(missing))}).")
+            msg = (
+                f"{n_dropped} effect(s) with missing yi or vi omitted "
+                f"({describe_rows(np.flatnonzero(missing))})."
+            )
             warnings.warn(msg, DataDroppedWarning, stacklevel=3)
             warn_msgs = (msg,)
         keep = ~missing
@@ -261,12 +302,13 @@ class MultilevelMetaAnalysis:
         se = float(1.0 / np.sqrt(ev.precision))
         stat = est / se
         alpha = 1.0 - level
+        df: float | None
         if test == "t":
             df = float(k - 1)
             p = float(2.0 * stats.t.sf(abs(stat), df))
             crit = float(stats.t.isf(alpha / 2.0, df))
         else:
-            df = float("nan")
+            df = None
             p = float(2.0 * stats.norm.sf(abs(stat)))
             crit = float(stats.norm.isf(alpha / 2.0))
         pi_half = crit * float(np.sqrt(se**2 + sigma2.sum()))
@@ -275,24 +317,47 @@ class MultilevelMetaAnalysis:
         q = float(np.sum(w * (y - ybar) ** 2))
         names = tuple(frame.columns)
         prov = Provenance(
-            method="REML", k=k, n_dropped=n_dropped,
-            dropped_reason="missing yi or vi" if n_dropped else None, warnings=warn_msgs,
-            options={"model": "multilevel", "nested": list(names), "level": level, "test": test,
-                     "newton_steps": n_newton},
-            input_hash=input_hash(y_all, v_all, frame.astype(str)),
+            method="REML",
+            k=k,
+            n_dropped=n_dropped,
+            dropped_reason="missing yi or vi" if n_dropped else None,
+            warnings=warn_msgs,
+            options={
+                "model": "multilevel",
+                "nested": list(names),
+                "level": level,
+                "test": test,
+                "newton_steps": n_newton,
+            },
+            input_hash=frame_hash,
         )
         return MultilevelResult(
-            k=k, estimate=est, se=se, statistic=stat, p_value=p, df=df,
-            ci_low=est - crit * se, ci_high=est + crit * se,
-            pi_low=est - pi_half, pi_high=est + pi_half,
-            sigma2=tuple(float(s) for s in sigma2), n_levels=structure.n_groups, nested=names,
-            q=q, q_df=k - 1, q_p_value=float(stats.chi2.sf(q, k - 1)), log_lik=ev.log_lik,
-            level=level, test=test, provenance=prov,
+            k=k,
+            estimate=est,
+            se=se,
+            statistic=stat,
+            p_value=p,
+            df=df,
+            ci_low=est - crit * se,
+            ci_high=est + crit * se,
+            pi_low=est - pi_half,
+            pi_high=est + pi_half,
+            sigma2=tuple(float(s) for s in sigma2),
+            n_levels=structure.n_groups,
+            nested=names,
+            q=q,
+            q_df=k - 1,
+            q_p_value=float(stats.chi2.sf(q, k - 1)),
+            log_lik=ev.log_lik,
+            level=level,
+            test=test,
+            provenance=prov,
         )
 
 
-def multilevel_meta_analyze(yi: Any, vi: Any, nested: Any, *, level: float = 95,
-                            test: Literal["z", "t"] = "z") -> MultilevelResult:
+def multilevel_meta_analyze(
+    yi: Any, vi: Any, nested: Any, *, level: float = 95, test: Literal["z", "t"] = "z"
+) -> MultilevelResult:
     """Pool effects with nested random intercepts (REML); see :class:`MultilevelMetaAnalysis`.
 
     Parameters
