@@ -1,0 +1,205 @@
+"""Writing a checked runs table into the registry: one transaction, idempotent.
+
+A run is identified by ``(source, external_id)``. Importing a run already stored with the same
+values changes nothing (``unchanged``); with different values it is updated (``updated``); a new
+run is inserted. The caller holds the write transaction, so either every row lands or none does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from consilience.errors import InputError
+from consilience.registry.models import Experiment, Run, utcnow
+from consilience.registry.runs_table import RowLabel
+
+__all__ = ["CHUNK_SIZE", "ImportReport", "ProgressCallback", "write_runs"]
+
+CHUNK_SIZE = 1000
+"""Rows written per statement batch; progress is reported after each batch."""
+
+ProgressCallback = Callable[[int, int], None]
+"""Called as ``progress(rows_done, rows_total)`` after each batch."""
+
+_COMPARED = (
+    "experiment_id",
+    "arm",
+    "task",
+    "seed",
+    "metric",
+    "value",
+    "n_eval",
+    "cost_gpu_hours",
+    "cost_usd",
+    "status",
+    "item",
+    "extra",
+)
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did.
+
+    Attributes
+    ----------
+    origin : str
+        The file or tracking URI imported.
+    sources : tuple of str
+        ``source`` values of the rows.
+    total, inserted, updated, unchanged : int
+        Rows read, and how each was handled (``total = inserted + updated + unchanged``).
+    experiments : tuple of str
+        Experiments the rows belong to.
+    """
+
+    origin: str
+    sources: tuple[str, ...]
+    total: int
+    inserted: int
+    updated: int
+    unchanged: int
+    experiments: tuple[str, ...]
+
+    def __repr__(self) -> str:
+        return (
+            f"<ImportReport {self.origin!r} total={self.total} inserted={self.inserted} "
+            f"updated={self.updated} unchanged={self.unchanged}>"
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"{self.origin}: {self.total} rows, {self.inserted} inserted, {self.updated} "
+            f"updated, {self.unchanged} unchanged ({len(self.experiments)} experiment(s))"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "origin": self.origin,
+            "sources": list(self.sources),
+            "total": self.total,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "experiments": list(self.experiments),
+        }
+
+
+def _experiment_ids(
+    session: Session, runs: pd.DataFrame, where: str, label: RowLabel
+) -> dict[str, int]:
+    names = sorted(set(runs["experiment"]))
+    ids: dict[str, int] = {}
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        for exp_id, name in session.execute(
+            select(Experiment.id, Experiment.name).where(Experiment.name.in_(chunk))
+        ):
+            ids[name] = exp_id
+    unknown = [n for n in names if n not in ids]
+    if unknown:
+        first = int(runs.index[runs["experiment"] == unknown[0]][0])
+        row = int(runs["row"].iloc[first])
+        raise InputError(
+            f"{where}, {label(row)}, column 'experiment': experiment {unknown[0]!r} is not in the "
+            f"registry (unknown: {unknown[:5]}). Register it first with `consilience experiment "
+            f"add {unknown[0]} --hypothesis ... --change ...`; nothing was imported."
+        )
+    return ids
+
+
+def _existing(
+    session: Session, source: str, external_ids: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    cols = [Run.id, Run.external_id] + [getattr(Run, c) for c in _COMPARED]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(external_ids), 500):
+        chunk = list(external_ids[start : start + 500])
+        stmt = select(*cols).where(Run.source == source, Run.external_id.in_(chunk))
+        for row in session.execute(stmt):
+            found[row.external_id] = row._asdict()
+    return found
+
+
+def write_runs(
+    session: Session,
+    runs: pd.DataFrame,
+    *,
+    origin: str,
+    label: RowLabel,
+    progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Upsert a normalised runs table (see :func:`normalise_runs`) inside ``session``'s transaction.
+
+    Parameters
+    ----------
+    session : sqlalchemy.orm.Session
+        With a write transaction begun; the caller commits.
+    runs : pandas.DataFrame
+        Output of :func:`consilience.registry.runs_table.normalise_runs`.
+    origin : str
+        The file or URI, for messages and the audit log.
+    label : callable
+        Row labels for error messages.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch of :data:`CHUNK_SIZE` rows.
+
+    Returns
+    -------
+    ImportReport
+    """
+    runs = runs.reset_index(drop=True)
+    total = len(runs)
+    ids = _experiment_ids(session, runs, origin, label) if total else {}
+    now = utcnow()
+    inserted = updated = unchanged = 0
+    records = cast(list[dict[str, Any]], runs.to_dict(orient="records"))
+    for start in range(0, total, CHUNK_SIZE):
+        chunk = records[start : start + CHUNK_SIZE]
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for rec in chunk:
+            by_source.setdefault(rec["source"], []).append(rec)
+        new_rows: list[dict[str, Any]] = []
+        changed_rows: list[dict[str, Any]] = []
+        for source, recs in by_source.items():
+            existing = _existing(session, source, [r["external_id"] for r in recs])
+            for rec in recs:
+                row = {c: rec[c] for c in _COMPARED if c != "experiment_id"}
+                row["experiment_id"] = ids[rec["experiment"]]
+                old = existing.get(rec["external_id"])
+                if old is None:
+                    new_rows.append(
+                        {
+                            **row,
+                            "source": source,
+                            "external_id": rec["external_id"],
+                            "imported_at": now,
+                        }
+                    )
+                elif any(old[c] != row[c] for c in _COMPARED):
+                    changed_rows.append({**row, "id": old["id"], "imported_at": now})
+                else:
+                    unchanged += 1
+        if new_rows:
+            session.execute(insert(Run), new_rows)
+            inserted += len(new_rows)
+        if changed_rows:
+            session.execute(update(Run), changed_rows)
+            updated += len(changed_rows)
+        if progress is not None:
+            progress(min(start + CHUNK_SIZE, total), total)
+    return ImportReport(
+        origin=origin,
+        sources=tuple(sorted(set(runs["source"]))) if total else (),
+        total=total,
+        inserted=inserted,
+        updated=updated,
+        unchanged=unchanged,
+        experiments=tuple(sorted(ids)),
+    )
