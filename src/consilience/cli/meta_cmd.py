@@ -16,6 +16,26 @@ def _print_frame(frame: Any) -> None:
     typer.echo(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
+def _special(frame: Any, yi: str, vi: str, nested: str | None, bayes: bool, tau_prior: str,
+             delta: float, level: float, test: str, as_json: bool) -> None:
+    """The multilevel (``--nested``) and Bayesian (``--bayes``) models."""
+    if nested:
+        from consilience.pooling import multilevel_meta_analyze
+
+        if test not in ("z", "t"):
+            raise InputError(f"--nested supports --test z or t (metafor rma.mv); got {test!r}.")
+        res: Any = multilevel_meta_analyze(frame[yi], frame[vi], frame[split_list(nested)],
+                                           level=level, test=test)  # type: ignore[arg-type]
+    else:
+        from consilience.pooling import bayes_meta_analyze
+
+        res = bayes_meta_analyze(frame[yi], frame[vi], tau_prior=tau_prior, level=level, delta=delta)
+    if as_json:
+        echo_json(res.to_dict())
+    else:
+        typer.echo(str(res.summary()))
+
+
 @app.command("meta")
 @handles_errors
 def meta(
@@ -29,17 +49,27 @@ def meta(
     subgroup: str | None = typer.Option(None, "--subgroup", help="Column whose levels get separate estimates and a test of differences."),
     label: str | None = typer.Option(None, "--label", help="Column of study labels for the study table."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
+    nested: str | None = typer.Option(None, "--nested", help="Comma-separated nesting columns, outer first (e.g. experiment,task): multilevel REML as metafor rma.mv(random = ~ 1 | a/b)."),
+    bayes: bool = typer.Option(False, "--bayes", help="Bayesian random-effects pooling (exact posterior by integration over tau)."),
+    tau_prior: str = typer.Option("half-normal:0.5", "--tau-prior", help="With --bayes: prior on tau, half-normal:S, half-cauchy:S or uniform:MAX."),
+    delta: float = typer.Option(0.0, "--delta", help="With --bayes: also report P(mu > delta)."),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON (the result's to_dict())."),
 ) -> None:
     """Random- or fixed-effects meta-analysis of DATA, with metafor-identical numbers."""
     from consilience.pooling import meta_analyze, meta_analyze_many, subgroup_analysis
 
     frame = read_table(data, what="data")
-    for col in [yi, vi, *split_list(mods), *split_list(by), *( [subgroup] if subgroup else []), *([label] if label else [])]:
+    for col in [yi, vi, *split_list(mods), *split_list(by), *split_list(nested),
+                *([subgroup] if subgroup else []), *([label] if label else [])]:
         if col not in frame.columns:
             raise InputError(f"column {col!r} is not in '{data}'. Available columns: {list(map(str, frame.columns))}.")
-    if sum(x is not None for x in (by, subgroup)) > 1 or (mods and (by or subgroup)):
-        raise InputError("use only one of --mods, --by and --subgroup at a time.")
+    chosen = [name for name, on in (("--mods", mods), ("--by", by), ("--subgroup", subgroup),
+                                    ("--nested", nested), ("--bayes", bayes)) if on]
+    if len(chosen) > 1:
+        raise InputError(f"use only one of --mods, --by, --subgroup, --nested and --bayes at a time; got {', '.join(chosen)}.")
+    if nested or bayes:
+        _special(frame, yi, vi, nested, bayes, tau_prior, delta, level, test, as_json)
+        return
     if by:
         out = meta_analyze_many(frame, by=split_list(by), yi=yi, vi=vi, method=method, test=test, level=level)  # type: ignore[arg-type]
         if as_json:
