@@ -87,6 +87,17 @@ def init_command(
     new_token: Annotated[
         bool, typer.Option("--new-token", help="Issue another dashboard write token.")
     ] = False,
+    example: Annotated[
+        bool,
+        typer.Option(
+            "--example",
+            help="Fill the new registry with the bundled example: a year of model changes on "
+            "real LCDB runs, with a locked protocol.",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="With --example: replace an existing SQLite file.")
+    ] = False,
     as_json: Json = False,
 ) -> None:
     """Create the registry (or upgrade its schema) and print where it lives.
@@ -94,7 +105,12 @@ def init_command(
     The first run also creates a write token for the dashboard; it is printed once and stored
     only as its SHA-256.
     """
-    reg = _open(db, create=True)
+    if example:
+        from consilience.registry.example import build_example_registry
+
+        reg = build_example_registry(db, overwrite=force)
+    else:
+        reg = _open(db, create=True)
     with reg:
         token = reg.create_token() if new_token or not reg.has_token() else None
         if as_json:
