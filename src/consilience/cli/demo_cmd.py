@@ -12,14 +12,15 @@ from __future__ import annotations
 import warnings
 from math import exp
 
+import pandas as pd
 import typer
 
 from consilience.cli.app import app, echo_json, handles_errors
 from consilience.errors import DataDroppedWarning, InputError
 
 
-def _table(frame: object) -> str:
-    return frame.to_string(index=False, float_format=lambda x: f"{x:.4f}")  # type: ignore[attr-defined]
+def _table(frame: pd.DataFrame) -> str:
+    return str(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 def _lcdb(as_json: bool, top_tasks: int) -> None:

@@ -261,7 +261,8 @@ class ProtocolUpdate:
     def to_dict(self) -> dict[str, Any]:
         from consilience._results import json_safe
 
-        return json_safe(dict(self.__dict__))
+        out: dict[str, Any] = json_safe(dict(self.__dict__))
+        return out
 
 
 def analyze_protocol(registry: Registry, name: str) -> tuple[Comparison, pd.DataFrame, list[Any]]:
@@ -328,7 +329,7 @@ def update(registry: Registry, protocols: Sequence[str] | None = None) -> list[P
             continue
         digest = runs_hash(runs)
         latest = registry.latest_snapshot(name)
-        pooled = dict(estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
+        pooled: dict[str, Any] = dict(estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
                       k=result.k, verdict=result.verdict)
         if latest is not None and latest.input_hash == digest:
             out.append(ProtocolUpdate(name, "unchanged", latest.id, digest, **pooled,
