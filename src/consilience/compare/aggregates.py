@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,10 @@ from consilience.compare._bootstrap import (
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import RunsTable, validate_runs
 from consilience.errors import DataDroppedWarning, InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["STATISTICS", "Aggregates", "aggregate", "check_reps", "common_tasks"]
 
@@ -88,6 +92,13 @@ class Aggregates:
                        lines=[("bootstrap", f"stratified over runs within tasks, {self.reps} replicates, seed {self.seed}"),
                               ("interval", f"{pct}% percentile"), ("optimality gap target", self.gamma)],
                        tables=[("estimates", wide), ("intervals", self.table)], notes=list(self.provenance.warnings))
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """rliable-style interval estimates, one panel per statistic; ``options`` are the keywords
+        of :func:`consilience.report.plots.aggregates_plot` (statistics, order)."""
+        from consilience.report.plots import aggregates_plot
+
+        return aggregates_plot(self, ax, **options)
 
 
 def check_reps(reps: int) -> int:

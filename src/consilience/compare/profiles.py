@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,10 @@ from consilience.compare.aggregates import check_reps, common_tasks
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import validate_runs
 from consilience.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["PerformanceProfile", "ProbabilityOfImprovement", "performance_profile", "probability_of_improvement"]
 
@@ -111,6 +115,13 @@ class PerformanceProfile:
         return Summary(title=f"Performance profile ({self.kind}) of {self.metric}",
                        lines=[("bootstrap", f"{self.reps} replicates, seed {self.seed}")],
                        tables=[("profile", self.table)], notes=list(self.provenance.warnings))
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Performance profiles with their bootstrap bands; ``options`` are the keywords of
+        :func:`consilience.report.plots.profile_plot` (arms, legend)."""
+        from consilience.report.plots import profile_plot
+
+        return profile_plot(self, ax, **options)
 
 
 def _comparison_operator(xs: ScoreSet, ys: ScoreSet, sign: float) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray]:

@@ -6,7 +6,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,10 @@ from consilience.compare.metrics import MetricSpec
 from consilience.compare.multiple_testing import adjust_p_values
 from consilience.compare.runs import validate_runs
 from consilience.errors import DataDroppedWarning, InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["RankTests", "block_design", "rank_tests"]
 
@@ -84,6 +88,13 @@ class RankTests:
                     ("pairwise", self.pairwise[["arm_a", "arm_b", "rank_difference", "nemenyi_significant",
                                                 "p_holm", "holm_significant", "better"]])],
             notes=list(self.provenance.warnings))
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Critical-difference diagram; ``options`` are the keywords of
+        :func:`consilience.report.plots.critical_difference_plot` (test, digits)."""
+        from consilience.report.plots import critical_difference_plot
+
+        return critical_difference_plot(self, ax, **options)
 
 
 def block_design(frame: pd.DataFrame, arms: Sequence[str]) -> tuple[pd.DataFrame, str | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,10 @@ from consilience._validation import check_choice, require_columns
 from consilience.design._common import Alternative, FloatArray, check_alternative, check_probability
 from consilience.design.meta import power_meta
 from consilience.errors import DataDroppedWarning, InputError, SmallSampleWarning
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["DesignPlan", "pilot_components", "recommend_design"]
 
@@ -125,6 +129,13 @@ class DesignPlan:
             lines=[(n, getattr(self, n)) for n in names],
             notes=notes,
         )
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Power against seeds per task, the recommended design marked; ``options`` are the keywords
+        of :func:`consilience.report.plots.power_plot` (target)."""
+        from consilience.report.plots import power_plot
+
+        return power_plot(self, ax, **options)
 
 
 def pilot_components(pilot: pd.DataFrame, *, baseline: str, candidate: str) -> dict[str, float]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from consilience._results import Provenance, Summary, json_safe
 from consilience.design._common import FloatArray
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["PowerResult"]
 
@@ -153,3 +157,10 @@ class PowerResult:
             tables=[("power curve", self.to_frame())],
             notes=notes,
         )
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Power curve with the target power and the recommended size; ``options`` are the keywords
+        of :func:`consilience.report.plots.power_plot` (target)."""
+        from consilience.report.plots import power_plot
+
+        return power_plot(self, ax, **options)

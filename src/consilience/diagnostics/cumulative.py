@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,10 @@ from consilience._validation import check_choice, describe_rows
 from consilience.diagnostics._common import RefitTable, check_result, make_provenance, refit_columns
 from consilience.diagnostics._refit import refit
 from consilience.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["Cumulative", "cumulative"]
 
@@ -37,6 +41,14 @@ class Cumulative(RefitTable):
 
     _title: ClassVar[str] = "Cumulative meta-analysis"
     _extra: ClassVar[tuple[str, ...]] = ("position", "k_pooled")
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Cumulative forest plot; ``options`` are the keywords of
+        :func:`consilience.report.plots.cumulative_plot` (exponentiate, xlim, refline,
+        effect_label, xlabel, digits, i2)."""
+        from consilience.report.plots import cumulative_plot
+
+        return cumulative_plot(self, ax, **options)
 
 
 def _ordering(order: Any, k: int, by: str, decreasing: bool, labels: tuple[str, ...]) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,10 @@ from consilience._validation import check_level
 from consilience.diagnostics._common import check_result, make_provenance
 from consilience.diagnostics.trimfill import TrimAndFill
 from consilience.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["FunnelData", "funnel_data"]
 
@@ -98,6 +102,13 @@ class FunnelData:
                                         ("max sei", self.ylim[0])]
         return Summary(title="Funnel plot data", lines=lines, tables=[("points", self.to_frame())],
                        notes=tuple(self.provenance.warnings))
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Contour-enhanced funnel plot; ``options`` are the keywords of
+        :func:`consilience.report.plots.funnel_plot` (contours, xlabel, ylabel, legend)."""
+        from consilience.report.plots import funnel_plot
+
+        return funnel_plot(self, ax, **options)
 
 
 def _xlim(centre: float, crit: float, se_max: float, tau2: float, yi: np.ndarray) -> tuple[float, float]:

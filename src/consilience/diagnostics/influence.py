@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -12,6 +12,12 @@ from scipy import stats
 from consilience._results import Provenance, Summary, json_safe
 from consilience.diagnostics._common import check_result, design_of, make_provenance
 from consilience.diagnostics._refit import CHUNK_CELLS, refit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from consilience.pooling.result import MetaResult
+
 
 __all__ = ["Influence", "influence"]
 
@@ -92,6 +98,13 @@ class Influence:
         return Summary(title=f"Influence diagnostics ({self.method}, test={self.test})",
                        lines=[("k", self.k), ("coefficients", self.p), ("influential", len(flagged))],
                        tables=[("studies", frame)], notes=notes)
+
+    def plot(self, fit: MetaResult, ax: Axes | None = None, **options: Any) -> Axes:
+        """Baujat plot of ``fit``, the meta_analyze() result these diagnostics are of; ``options``
+        are the keywords of :func:`consilience.report.plots.baujat_plot` (n_labels)."""
+        from consilience.report.plots import baujat_plot
+
+        return baujat_plot(fit, ax, influence=self, **options)
 
 
 def _full_design_variances(X: np.ndarray, v: np.ndarray, tau2: np.ndarray) -> np.ndarray:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from consilience.diagnostics._common import RefitTable, check_result, make_provenance, refit_columns
 from consilience.diagnostics._refit import refit
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["LeaveOneOut", "leave_one_out"]
 
@@ -28,6 +32,14 @@ class LeaveOneOut(RefitTable):
     """
 
     _title: ClassVar[str] = "Leave-one-out"
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Leave-one-out forest plot; ``options`` are the keywords of
+        :func:`consilience.report.plots.leave_one_out_plot` (full, exponentiate, xlim, refline,
+        effect_label, xlabel, digits, i2)."""
+        from consilience.report.plots import leave_one_out_plot
+
+        return leave_one_out_plot(self, ax, **options)
 
 
 def leave_one_out(result: Any) -> LeaveOneOut:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,10 @@ from consilience.diagnostics._common import check_result, make_provenance
 from consilience.diagnostics._refit import refit
 from consilience.errors import ConvergenceError, InputError
 from consilience.pooling.result import MetaResult
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["MAXITER", "TrimAndFill", "trim_and_fill"]
 
@@ -105,6 +109,13 @@ class TrimAndFill:
         tables = [("filled studies", fill.loc[fill["filled"]].reset_index(drop=True))] if self.k0 else []
         return Summary(title=f"Trim-and-fill ({self.method}, test={self.test})", lines=lines, tables=tables,
                        notes=tuple(self.provenance.warnings))
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Funnel plot with the filled studies as open circles; ``options`` are the keywords of
+        :func:`consilience.report.plots.funnel_plot` (contours, xlabel, ylabel, legend)."""
+        from consilience.report.plots import funnel_plot
+
+        return funnel_plot(self, ax, **options)
 
 
 def _fit_one(y: np.ndarray, v: np.ndarray, res: MetaResult, what: str) -> Any:

@@ -13,6 +13,8 @@ from consilience._results import Provenance, Summary, json_safe
 
 if TYPE_CHECKING:
 
+    from matplotlib.axes import Axes
+
     from consilience.pooling.design import DesignMatrix
 
 __all__ = ["Coefficient", "MetaResult"]
@@ -170,3 +172,11 @@ class MetaResult:
         if self.n_dropped:
             notes.append(f"{self.n_dropped} stud{'y' if self.n_dropped == 1 else 'ies'} dropped: {self.provenance.dropped_reason}")
         return Summary(title="Meta-analysis", lines=lines, tables=[("coefficients", self.to_frame().drop(columns=["level"]))], notes=notes)
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Forest plot of this fit; ``options`` are the keywords of
+        :func:`consilience.report.plots.forest_plot` (order, exponentiate, xlim, refline,
+        effect_label, xlabel, label_header, digits, weights, prediction)."""
+        from consilience.report.plots import forest_plot
+
+        return forest_plot(self, ax, **options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,10 @@ from consilience._validation import as_float_vector
 from consilience.errors import InputError
 from consilience.pooling.batch import meta_analyze_many
 from consilience.pooling.model import Method, TestKind
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["SubgroupResult", "subgroup_analysis"]
 
@@ -63,6 +67,14 @@ class SubgroupResult:
                                            f"p = {self.q_between_p_value:.4g}")],
             tables=[("subgroups", self.table[cols])],
         )
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Subgroup forest plot; ``options`` are the keywords of
+        :func:`consilience.report.plots.subgroup_forest_plot` (overall, groups, exponentiate,
+        xlim, refline, effect_label, xlabel, label_header, digits)."""
+        from consilience.report.plots import subgroup_forest_plot
+
+        return subgroup_forest_plot(self, ax, **options)
 
 
 def subgroup_analysis(yi: Any, vi: Any, groups: Any, *, method: Method = "REML", test: TestKind = "z",
