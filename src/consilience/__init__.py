@@ -31,6 +31,25 @@ from consilience.compare import (
     task_effects,
 )
 from consilience.data import load_example
+from consilience.design import (
+    power_mcnemar,
+    power_meta,
+    power_paired,
+    power_proportions,
+    power_ttest,
+    recommend_design,
+    spending_boundaries,
+)
+from consilience.diagnostics import (
+    begg_test,
+    cumulative,
+    egger_test,
+    file_drawer,
+    funnel_data,
+    influence,
+    leave_one_out,
+    trim_and_fill,
+)
 from consilience.effects import effect_sizes
 from consilience.pooling import (
     MetaAnalysis,
@@ -42,6 +61,7 @@ from consilience.pooling import (
     multilevel_meta_analyze,
     subgroup_analysis,
 )
+from consilience.quality import RiskOfBias, predict_scenario, quality_synthesis, tradeoffs
 
 __all__ = [
     "__version__",
@@ -74,4 +94,23 @@ __all__ = [
     "SubgroupResult",
     "multilevel_meta_analyze",
     "bayes_meta_analyze",
+    "egger_test",
+    "begg_test",
+    "trim_and_fill",
+    "funnel_data",
+    "file_drawer",
+    "leave_one_out",
+    "influence",
+    "cumulative",
+    "power_ttest",
+    "power_paired",
+    "power_proportions",
+    "power_mcnemar",
+    "power_meta",
+    "recommend_design",
+    "spending_boundaries",
+    "RiskOfBias",
+    "quality_synthesis",
+    "tradeoffs",
+    "predict_scenario",
 ]

@@ -15,7 +15,7 @@ from consilience.errors import MissingDependencyError
 from consilience.registry._deps import require
 
 SRC = Path(consilience.__file__).parent
-CORE = ("effects", "pooling", "compare", "diagnostics", "design", "curves")
+CORE = ("effects", "pooling", "compare", "diagnostics", "design", "curves", "quality")
 
 
 def _imports(path: Path) -> set[str]:

@@ -16,6 +16,7 @@ import consilience.cli.curves_cmd  # noqa: F401,E402
 import consilience.cli.registry_cmd  # noqa: F401,E402
 import consilience.cli.update_cmd  # noqa: F401,E402
 import consilience.cli.plan_cmd  # noqa: F401,E402
+import consilience.cli.quality_cmd  # noqa: F401,E402
 # --- end command modules ---
 
 

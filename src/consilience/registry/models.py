@@ -208,3 +208,39 @@ class Token(Base):
     scope: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+RISK_OF_BIAS_SOURCES: tuple[str, ...] = ("auto", "manual")
+"""Who made a risk-of-bias judgement: the registry from its evidence, or a person."""
+RISK_OF_BIAS_JUDGEMENTS: tuple[str, ...] = ("low", "some concerns", "high", "unknown")
+"""The judgements of :mod:`consilience.quality.checklist` (kept equal to its ``JUDGEMENTS``)."""
+
+
+class RiskOfBiasJudgement(Base):
+    """One checklist item judged for one experiment, by the registry (auto) or a person.
+
+    A person's judgement and the automatic one are stored side by side; the person's wins
+    (see :mod:`consilience.registry.quality_store`).
+    """
+
+    __tablename__ = "risk_of_bias"
+    __table_args__ = (
+        UniqueConstraint(
+            "experiment_id", "item", "source", name="uq_risk_of_bias_experiment_id_item_source"
+        ),
+        CheckConstraint(_in("judgement", RISK_OF_BIAS_JUDGEMENTS), name="judgement"),
+        CheckConstraint(_in("source", RISK_OF_BIAS_SOURCES), name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id"), index=True)
+    item: Mapped[str] = mapped_column(String(64))
+    judgement: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))
+    assessed_by: Mapped[str] = mapped_column(String(200))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+__all__ += ["RISK_OF_BIAS_JUDGEMENTS", "RISK_OF_BIAS_SOURCES", "RiskOfBiasJudgement"]
