@@ -94,8 +94,16 @@ def test_apply_plan_on_the_example_writes_and_audits(example_copy: Path) -> None
         entry = reg.audit_log(limit=1).iloc[0]
         assert (entry["action"], entry["target"], entry["actor"]) == (
             "plan.apply", "lda-shrinkage", "dana")
-        assert entry["details"]["from"] == {"planned_seeds": 2, "planned_n_eval": 300}
+        assert entry["details"]["from"] == {"planned_seeds": 2, "planned_n_eval": 300,
+                                            "planned_tasks": None}
         assert entry["details"]["plan"]["k"] == plan.k
+        # The fix needs more tasks: they are planned now, so the alert is gone and a new plan
+        # starts from the planned tasks.
+        assert plan.lever == "tasks" and record.planned_tasks == plan.k > 201
+        assert "lda-shrinkage" not in {a.experiment for a in alerts(reg)}
+        again = plan_experiment(reg, "lda-shrinkage")
+        assert again.current_k == plan.k and again.current_power >= 0.8
+        assert again.lever == "none"
         for settled in ("random-forest", "mlp", "extra-trees"):
             with pytest.raises(InputError, match="its design is settled"):
                 apply_plan(reg, settled)

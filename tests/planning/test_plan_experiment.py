@@ -225,8 +225,9 @@ def test_apply_plan_writes_the_design_audits_it_and_clears_the_alert(
     entry = registry.audit_log(limit=1).iloc[0]
     assert (entry["action"], entry["target"], entry["actor"]) == ("plan.apply", "cand", "carol")
     details = entry["details"]
-    assert details["from"] == {"planned_seeds": 2, "planned_n_eval": None}
-    assert details["to"] == {"planned_seeds": plan.seeds, "planned_n_eval": None}
+    assert details["from"] == {"planned_seeds": 2, "planned_n_eval": None, "planned_tasks": None}
+    assert details["to"] == {"planned_seeds": plan.seeds, "planned_n_eval": None,
+                             "planned_tasks": None}
     assert details["plan"]["achieved_power"] == pytest.approx(plan.achieved_power)
     after = alerts(registry)
     assert len(after) == 0

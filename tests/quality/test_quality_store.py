@@ -41,9 +41,10 @@ def test_the_schema_is_upgraded_from_0001_keeping_the_data(db_url: str) -> None:
             "'2026-01-01', '2026-01-01')"))
     engine.dispose()
     with Registry(db_url) as reg:
-        assert head_revision() == "0002" and reg.schema_revision == "0002"
+        assert head_revision() == "0003" and reg.schema_revision == "0003"
         assert list(reg.experiments()["name"]) == ["old"]
-        assert reg.audit_log()["details"].iloc[0] == {"from": "0001", "to": "0002"}
+        assert reg.experiment("old").planned_tasks is None  # column added by 0003
+        assert reg.audit_log()["details"].iloc[0] == {"from": "0001", "to": "0003"}
         rob = assess(reg, "old", {"no_leakage": ("high", "dedup not run")})
     assert rob.overall == "high"
 

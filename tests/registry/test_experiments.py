@@ -162,6 +162,7 @@ def test_experiments_frame_has_fixed_columns(registry: Registry) -> None:
         "moderators",
         "planned_seeds",
         "planned_n_eval",
+        "planned_tasks",
         "min_effect",
         "n_runs",
         "created_at",

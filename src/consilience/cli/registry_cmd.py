@@ -378,6 +378,7 @@ def experiment_add(
     tag: Annotated[list[str] | None, typer.Option(help="Tag (repeat).")] = None,
     planned_seeds: Annotated[int | None, typer.Option(help="Seeds planned per task.")] = None,
     planned_n_eval: Annotated[int | None, typer.Option(help="Evaluation examples planned.")] = None,
+    planned_tasks: Annotated[int | None, typer.Option(help="Tasks planned.")] = None,
     min_effect: Annotated[float | None, typer.Option(help="Smallest effect that matters.")] = None,
     db: Db = None,
     as_json: Json = False,
@@ -404,6 +405,7 @@ def experiment_add(
             planned_seeds=planned_seeds,
             planned_n_eval=planned_n_eval,
             min_effect=min_effect,
+            planned_tasks=planned_tasks,
         )
     if as_json:
         echo_json(record.to_dict())

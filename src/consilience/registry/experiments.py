@@ -51,6 +51,7 @@ FRAME_COLUMNS = (
     "moderators",
     "planned_seeds",
     "planned_n_eval",
+    "planned_tasks",
     "min_effect",
     "n_runs",
     "created_at",
@@ -81,7 +82,8 @@ class ExperimentRecord:
         Study-level covariates (``model_family``, ``data_domain``, ...), one column each in the
         runs table.
     tags : tuple of str
-    planned_seeds, planned_n_eval : int or None
+    planned_seeds, planned_n_eval, planned_tasks : int or None
+        Seeds per task, evaluation examples and number of tasks planned.
     min_effect : float or None
         Smallest effect that matters for this experiment.
     created_at, updated_at, status_changed_at, accepted_at : datetime
@@ -97,6 +99,7 @@ class ExperimentRecord:
     tags: tuple[str, ...] = ()
     planned_seeds: int | None = None
     planned_n_eval: int | None = None
+    planned_tasks: int | None = None
     min_effect: float | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
@@ -128,6 +131,7 @@ class ExperimentRecord:
             "tags": list(self.tags),
             "planned_seeds": self.planned_seeds,
             "planned_n_eval": self.planned_n_eval,
+            "planned_tasks": self.planned_tasks,
             "min_effect": self.min_effect,
             "created_at": iso(self.created_at),
             "updated_at": iso(self.updated_at),
@@ -203,6 +207,7 @@ def _record(exp: Experiment, names: Mapping[int, str]) -> ExperimentRecord:
         tags=tuple(exp.tags or ()),
         planned_seeds=exp.planned_seeds,
         planned_n_eval=exp.planned_n_eval,
+        planned_tasks=exp.planned_tasks,
         min_effect=exp.min_effect,
         created_at=exp.created_at,
         updated_at=exp.updated_at,
@@ -249,6 +254,7 @@ def add_experiment(
     planned_seeds: int | None,
     planned_n_eval: int | None,
     min_effect: float | None,
+    planned_tasks: int | None = None,
 ) -> Experiment:
     """Insert an experiment (see :meth:`Registry.add_experiment` for the parameters)."""
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > 200:
@@ -285,6 +291,7 @@ def add_experiment(
         tags=tag_list,
         planned_seeds=_check_count("planned_seeds", planned_seeds),
         planned_n_eval=_check_count("planned_n_eval", planned_n_eval),
+        planned_tasks=_check_count("planned_tasks", planned_tasks),
         min_effect=float(min_effect) if min_effect is not None else None,
         created_at=now,
         updated_at=now,
@@ -353,7 +360,7 @@ def experiments_frame(session: Session) -> pd.DataFrame:
         for r in all_records(session)
     ]
     frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
-    for col in ("planned_seeds", "planned_n_eval", "n_runs"):
+    for col in ("planned_seeds", "planned_n_eval", "planned_tasks", "n_runs"):
         frame[col] = frame[col].astype("Int64")
     frame["min_effect"] = frame["min_effect"].astype(float)
     return frame

@@ -118,6 +118,7 @@ class Experiment(Base):
     tags: Mapped[list[str]] = mapped_column(JSON)
     planned_seeds: Mapped[int | None] = mapped_column(Integer)
     planned_n_eval: Mapped[int | None] = mapped_column(Integer)
+    planned_tasks: Mapped[int | None] = mapped_column(Integer)
     min_effect: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -475,7 +475,10 @@ def plan_experiment(
     modelled = n_now is not None and math.isfinite(comp.eval_var)
     c = comp.eval_var if modelled else 0.0
     k_now = max(comp.k, 2 if tst == "knha" else 1)
-    if k_now != comp.k:
+    if record.planned_tasks is not None:
+        k_now = max(int(record.planned_tasks), 2 if tst == "knha" else 1)
+        notes.append(f"{k_now} tasks as planned (the variance source has {comp.k})")
+    elif k_now != comp.k:
         notes.append(f"the source has {comp.k} task; the {tst} test needs 2, so 2 are assumed")
     s_now = int(record.planned_seeds or max(1, math.ceil(comp.seeds)))
     seed_unit = 2.0 * comp.sd**2 * (1.0 - comp.rho)
@@ -671,7 +674,7 @@ def apply_plan(
     max_seeds: int = 50,
     max_n_eval: int = 100_000,
 ) -> tuple[ExperimentRecord, ExperimentPlan]:
-    """Write a plan's recommended ``planned_seeds`` and ``planned_n_eval`` to the experiment.
+    """Write a plan's recommended seeds, evaluation size and tasks to the experiment.
 
     Parameters
     ----------
@@ -697,8 +700,8 @@ def apply_plan(
     Notes
     -----
     The change and an audit entry ``plan.apply`` (actor, time, old and new values, the plan's
-    numbers) are written in one transaction. A plan that needs more tasks records the tasks in
-    the audit entry only: the registry stores no planned number of tasks.
+    numbers) are written in one transaction. A plan that needs more tasks sets
+    ``planned_tasks``; later plans and alerts use the planned tasks instead of the pilot's.
     """
     _check_plannable(registry.experiment(name))
     plan = plan_experiment(registry, name, target_power=target_power, alpha=alpha, metric=metric,
@@ -706,11 +709,15 @@ def apply_plan(
     with registry._write() as session:
         exp = get_experiment(session, name)
         _check_plannable(record_of(session, exp))
-        old = {"planned_seeds": exp.planned_seeds, "planned_n_eval": exp.planned_n_eval}
+        old = {"planned_seeds": exp.planned_seeds, "planned_n_eval": exp.planned_n_eval,
+               "planned_tasks": exp.planned_tasks}
         exp.planned_seeds = plan.seeds
         if plan.n_eval is not None:
             exp.planned_n_eval = plan.n_eval
-        new = {"planned_seeds": exp.planned_seeds, "planned_n_eval": exp.planned_n_eval}
+        if plan.lever == "tasks" or exp.planned_tasks is not None:
+            exp.planned_tasks = plan.k
+        new = {"planned_seeds": exp.planned_seeds, "planned_n_eval": exp.planned_n_eval,
+               "planned_tasks": exp.planned_tasks}
         if new != old:
             exp.updated_at = utcnow()
         summary = plan.to_dict()

@@ -150,6 +150,7 @@ class Registry:
         planned_seeds: int | None = None,
         planned_n_eval: int | None = None,
         min_effect: float | None = None,
+        planned_tasks: int | None = None,
     ) -> ExperimentRecord:
         """Register an experiment before (or while) it runs.
 
@@ -167,8 +168,9 @@ class Registry:
         moderators : mapping, optional
             Study-level covariates (``{"model_family": "vit", "data_domain": "vision"}``).
         tags : sequence of str
-        planned_seeds, planned_n_eval : int, optional
-            The plan, for power checks and protocol deviations.
+        planned_seeds, planned_n_eval, planned_tasks : int, optional
+            The plan (seeds per task, evaluation examples, tasks), for power checks and
+            protocol deviations.
         min_effect : float, optional
             Smallest effect worth acting on.
 
@@ -190,6 +192,7 @@ class Registry:
                 planned_seeds=planned_seeds,
                 planned_n_eval=planned_n_eval,
                 min_effect=min_effect,
+                planned_tasks=planned_tasks,
             )
             record = _exp.record_of(s, exp)
             self._audit(s, "experiment.add", record.name, record.to_dict())
@@ -221,7 +224,7 @@ class Registry:
         -------
         pandas.DataFrame
             Columns ``name, status, baseline, hypothesis, change, tags, moderators,
-            planned_seeds, planned_n_eval, min_effect, n_runs, created_at, updated_at,
+            planned_seeds, planned_n_eval, planned_tasks, min_effect, n_runs, created_at, updated_at,
             accepted_at``.
         """
         with self._read() as s:
