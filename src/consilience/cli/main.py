@@ -17,6 +17,8 @@ import consilience.cli.registry_cmd  # noqa: F401,E402
 import consilience.cli.update_cmd  # noqa: F401,E402
 import consilience.cli.plan_cmd  # noqa: F401,E402
 import consilience.cli.quality_cmd  # noqa: F401,E402
+import consilience.cli.report_cmd  # noqa: F401,E402
+import consilience.cli.serve_cmd  # noqa: F401,E402
 # --- end command modules ---
 
 
