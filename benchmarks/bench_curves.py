@@ -11,17 +11,20 @@ Protocol, per curve: fit on the anchors up to ``final_size / ratio`` and predict
 * the final anchor (a large one, at least x``ratio``).
 
 Curves with fewer than ``--min-anchors`` anchors before the cut-off are left out (counted in the
-output). The ensemble's settings (five families, inverse-RMSE weights, a quarter of the anchors
-held back) were chosen on one half of the data sets (``--split dev``); the report uses the other
-half (``--split test``): the data sets are split by a permutation of their OpenML ids drawn with
-``numpy.random.default_rng(0)``. Every family is scored, and the chosen method (holdout selection or the weighted
-ensemble). Errors are absolute differences in error rate (= accuracy). A second, smaller sample
-is bootstrapped over seeds to check the coverage of the 95% intervals.
+output). The data sets are split in two halves by a permutation of their OpenML ids drawn with
+``numpy.random.default_rng(0)``: the ensemble's settings (five families, inverse-RMSE weights, a
+quarter of the anchors held back) and the band calibration (``scripts/calibrate_curve_bands.py``)
+were chosen on the ``dev`` half; the ``test`` half checks them. Every curve of each half is
+fitted (no sampling), all curves of a half in one ``LearningCurve.fit_many`` call. Every family
+is scored, and the two ways of choosing (holdout selection and the weighted ensemble). Errors
+are absolute differences in error rate (= accuracy). The same fits, bootstrapped over seeds,
+give the coverage of the 95% bands at both distances, with the plain bootstrap percentiles and
+with the calibrated band.
 
 Usage::
 
     pip install --no-deps lcdb   # the data files only; the package's own imports are not used
-    python benchmarks/bench_curves.py --split test --sample 600 --boot-sample 60 --out benchmarks/curves_RESULTS.md
+    python benchmarks/bench_curves.py --out benchmarks/curves_report.md
 
 The data file is located inside the installed ``lcdb`` package without importing it (its import
 pulls in scikit-learn); pass ``--data path/to/database-accuracy.csv`` to use another copy.
@@ -37,14 +40,17 @@ import platform
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from consilience.curves import FAMILIES, FAMILY_NAMES, LearningCurve, choose_families
+from consilience.curves import FAMILIES, FAMILY_NAMES, CurveFit, LearningCurve, choose_families
 from consilience.errors import ConsilienceWarning
+
+SPLIT_SEED = 0
 
 
 def locate_data(explicit: str | None) -> Path:
@@ -63,26 +69,38 @@ def load_curves(path: Path, score: str) -> pd.DataFrame:
     return frame.rename(columns={score: "score"})
 
 
+def split_ids(data: pd.DataFrame, split: str) -> set[Any]:
+    """OpenML ids of the ``dev`` or ``test`` half (or all of them)."""
+    ids = np.random.default_rng(SPLIT_SEED).permutation(np.sort(data["openmlid"].unique()))
+    if split == "all":
+        return set(ids)
+    return set(ids[: ids.size // 2]) if split == "dev" else set(ids[ids.size // 2:])
+
+
+def curves_of(data: pd.DataFrame, ids: set[Any]) -> Iterator[tuple[tuple[Any, Any], pd.DataFrame]]:
+    """Every (data set, learner) curve of the given data sets, in a fixed order."""
+    part = data[data["openmlid"].isin(ids)]
+    yield from part.groupby(["openmlid", "learner"], sort=True)
+
+
+def mean_curve(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    mean = rows.groupby("size_train")["score"].mean().sort_index()
+    return mean.index.to_numpy(dtype=float), mean.to_numpy(dtype=float)
+
+
 def clip_error(err: np.ndarray) -> np.ndarray:
     return np.asarray(np.clip(err, 0.0, 1.0), dtype=float)
 
 
-def evaluate_curve(rows: pd.DataFrame, ratio: float, min_anchors: int, estimator: LearningCurve,
-                   variants: dict[str, tuple[str, int]]) -> dict[str, Any] | None:
-    mean = rows.groupby("size_train")["score"].mean().sort_index()
-    sizes = mean.index.to_numpy(dtype=float)
-    error = 1.0 - mean.to_numpy()
-    cut = sizes[-1] / ratio
-    n_fit = int(np.sum(sizes <= cut))
-    if n_fit < min_anchors or n_fit >= sizes.size:
-        return None
-    targets = {"next": n_fit, "final": sizes.size - 1}
-    part = rows[rows["size_train"] <= cut]
-    fit = estimator.fit(part["size_train"], part["score"], part["seed"])
-    out: dict[str, Any] = {"n_fit": n_fit, "ratio_final": sizes[-1] / sizes[n_fit - 1]}
+def evaluate(fit: CurveFit, sizes: np.ndarray, score: np.ndarray, n_fit: int,
+             variants: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    """Absolute errors of every family and method, and band coverage, at the two targets."""
+    targets = np.array([n_fit, sizes.size - 1])
+    x, error = sizes[targets], 1.0 - score[targets]
+    out: dict[str, Any] = {"n_fit": n_fit, "ratio_final": sizes[-1] / sizes[n_fit - 1],
+                           "flagged": float(bool(fit.flags))}
     preds: dict[str, np.ndarray] = {}
     for f in fit.fits:
-        x = sizes[list(targets.values())]
         preds[f.family] = (clip_error(FAMILIES[f.family].evaluate(x, np.asarray(f.params), fit.scale))
                            if f.ok else np.full(2, np.nan))
         out[f"failed_{f.family}"] = float(not f.ok)
@@ -91,33 +109,17 @@ def evaluate_curve(rows: pd.DataFrame, ratio: float, min_anchors: int, estimator
         chosen, weights = choose_families(fit.holdout_rmse, usable, method=method,  # type: ignore[arg-type]
                                           ensemble_size=k)
         preds[label] = np.sum([w * preds[n] for n, w in zip(chosen, weights)], axis=0)
-        if label == "ensemble":
-            out["chosen_first"] = FAMILY_NAMES.index(chosen[0])
     for name, p in preds.items():
-        for j, (tname, idx) in enumerate(targets.items()):
-            out[f"{tname}:{name}"] = abs(float(p[j]) - error[idx])
-    out["flagged"] = float(bool(fit.flags))
-    return out
-
-
-def coverage(rows_by_curve: list[pd.DataFrame], ratio: float, min_anchors: int, n_boot: int) -> dict[str, float]:
-    est = LearningCurve(n_boot=n_boot, worst_score=0.0, seed=1)
-    hits: dict[str, list[float]] = {"next": [], "final": []}
-    widths: dict[str, list[float]] = {"next": [], "final": []}
-    for rows in rows_by_curve:
-        mean = rows.groupby("size_train")["score"].mean().sort_index()
-        sizes = mean.index.to_numpy(dtype=float)
-        cut = sizes[-1] / ratio
-        n_fit = int(np.sum(sizes <= cut))
-        part = rows[rows["size_train"] <= cut]
-        fit = est.fit(part["size_train"], part["score"], part["seed"])
-        band = fit.predict(sizes[[n_fit, sizes.size - 1]])
         for j, t in enumerate(("next", "final")):
-            truth = float(mean.iloc[[n_fit, sizes.size - 1][j]])
-            low, high = float(band["ci_low"].iloc[j]), float(band["ci_high"].iloc[j])
-            hits[t].append(float(low <= truth <= high))
-            widths[t].append(high - low)
-    return {f"{k}_{t}": float(np.mean(v)) for k, d in (("coverage", hits), ("width", widths)) for t, v in d.items()}
+            out[f"{t}:{name}"] = abs(float(p[j]) - error[j])
+    if fit.n_boot_ok:
+        alpha = (1.0 - fit.level) / 2.0
+        for band, calibrated in (("bootstrap", False), ("calibrated", True)):
+            lo, hi = np.quantile(fit.draws(x, calibrated=calibrated), [alpha, 1.0 - alpha], axis=0)
+            for j, t in enumerate(("next", "final")):
+                out[f"cover_{band}_{t}"] = float(lo[j] <= score[targets[j]] <= hi[j])
+                out[f"width_{band}_{t}"] = float(hi[j] - lo[j])
+    return out
 
 
 def summarise(results: pd.DataFrame, names: list[str], target: str) -> pd.DataFrame:
@@ -143,89 +145,101 @@ def to_markdown(frame: pd.DataFrame) -> str:
     return head + body
 
 
+def run_split(data: pd.DataFrame, split: str, args: argparse.Namespace,
+              variants: dict[str, tuple[str, int]]) -> tuple[list[str], dict[str, float]]:
+    """Fit every curve of one half and return its report lines and timings."""
+    estimator = LearningCurve(n_boot=args.n_boot, worst_score=0.0, seed=args.seed)
+    keys, parts, full, skipped, n_curves = [], [], [], 0, 0
+    for key, rows in curves_of(data, split_ids(data, split)):
+        n_curves += 1
+        sizes, score = mean_curve(rows)
+        n_fit = int(np.sum(sizes <= sizes[-1] / args.ratio))
+        if n_fit < args.min_anchors or n_fit >= sizes.size:
+            skipped += 1
+            continue
+        part = rows[rows["size_train"] <= sizes[-1] / args.ratio]
+        keys.append(key)
+        parts.append(part)
+        full.append((sizes, score, n_fit))
+    t0 = time.perf_counter()
+    fits = estimator.fit_many([p["size_train"].to_numpy() for p in parts],
+                              [p["score"].to_numpy() for p in parts],
+                              [p["seed"].to_numpy() for p in parts])
+    t_fit = time.perf_counter() - t0
+    table = pd.DataFrame([evaluate(f, *c, variants) for f, c in zip(fits, full)])
+    names = list(FAMILY_NAMES) + list(variants)
+    singles = list(FAMILY_NAMES)
+    described = (f"{n_curves:,} curves (data set x learner); {skipped} had fewer than {args.min_anchors} anchors "
+                 f"up to final size / {args.ratio:g} and were left out, leaving {len(table):,}, all fitted. Median "
+                 f"anchors fitted: {table['n_fit'].median():.0f}; median extrapolation to the final anchor: "
+                 f"x{table['ratio_final'].median():.1f}. {100 * table['flagged'].mean():.0f}% of curves carry a "
+                 f"shape flag. Fitting and bootstrapping them took {t_fit:.0f} s "
+                 f"({t_fit / max(len(table), 1):.3f} s per curve).")
+    lines = [f"## Split `{split}`", "", described, ""]
+    for t, title in (("next", "Next anchor after the cut-off (small extrapolation, x1.4)"),
+                     ("final", f"Final anchor (large extrapolation, >= x{args.ratio:g})")):
+        summary = summarise(table, names, t)
+        best_single = summary[summary["method"].isin(singles)].iloc[0]
+        ens = summary[summary["method"] == "ensemble"].iloc[0]
+        verdict = "lower" if ens["mean_abs_error"] < best_single["mean_abs_error"] else "NOT lower"
+        conclusion = (f"Ensemble mean absolute error {ens['mean_abs_error']:.4f}: {verdict} than every single "
+                      f"family (best: {best_single['method']}, {best_single['mean_abs_error']:.4f}).")
+        lines += [f"### {title}", "",
+                  "Absolute error in accuracy over curves where every family could be fitted.", "",
+                  to_markdown(summary), "", conclusion, ""]
+    if args.n_boot:
+        cov = table.filter(like="cover_").mean()
+        width = table.filter(like="width_").mean()
+        heading = (f"### Coverage of the {100 * estimator.level:g}% bands ({args.n_boot} bootstrap replicates "
+                   f"over seeds, {int(table['cover_bootstrap_next'].notna().sum()):,} curves)")
+        lines += [heading, "",
+                  "| band | coverage next | coverage final | mean width next | mean width final |",
+                  "|---|---|---|---|---|"]
+        for band in ("bootstrap", "calibrated"):
+            lines.append(f"| {band} | {cov[f'cover_{band}_next']:.3f} | {cov[f'cover_{band}_final']:.3f} | "
+                         f"{width[f'width_{band}_next']:.4f} | {width[f'width_{band}_final']:.4f} |")
+        lines.append("")
+    return lines, {"fit": t_fit, "curves": float(len(table))}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default=None)
     parser.add_argument("--score", default="score_test", choices=["score_test", "score_valid"])
     parser.add_argument("--ratio", type=float, default=4.0)
     parser.add_argument("--min-anchors", type=int, default=6)
-    parser.add_argument("--split", default="test", choices=["all", "dev", "test"],
-                        help="data sets to use: the half used to choose settings (dev) or the other (test)")
-    parser.add_argument("--sample", type=int, default=600, help="curves to evaluate (0 = all)")
-    parser.add_argument("--boot-sample", type=int, default=60)
-    parser.add_argument("--n-boot", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=2022)
+    parser.add_argument("--splits", default="dev,test", help="comma-separated halves to run: dev, test or all")
+    parser.add_argument("--n-boot", type=int, default=200, help="bootstrap replicates (0: no coverage)")
+    parser.add_argument("--seed", type=int, default=1, help="seed of the bootstrap")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     warnings.simplefilter("error", ConsilienceWarning)
 
     t0 = time.perf_counter()
-    path = locate_data(args.data)
-    data = load_curves(path, args.score)
-    keys = data[["openmlid", "learner"]].drop_duplicates().reset_index(drop=True)
-    if args.split != "all":
-        ids = np.random.default_rng(0).permutation(np.sort(data["openmlid"].unique()))
-        half = set(ids[: ids.size // 2]) if args.split == "dev" else set(ids[ids.size // 2:])
-        keys = keys[keys["openmlid"].isin(half)].reset_index(drop=True)
-    rng = np.random.default_rng(args.seed)
-    order = rng.permutation(len(keys))
-    chosen_keys = keys.iloc[order if args.sample == 0 else order[: args.sample]]
-    groups = dict(tuple(data.groupby(["openmlid", "learner"])))
+    data = load_curves(locate_data(args.data), args.score)
     t_load = time.perf_counter() - t0
-
     variants = {"select": ("select", 1), "ensemble": ("ensemble", LearningCurve().ensemble_size)}
-    estimator = LearningCurve(n_boot=0, worst_score=0.0)
-    results, skipped = [], 0
-    t1 = time.perf_counter()
-    for key in chosen_keys.itertuples(index=False):
-        res = evaluate_curve(groups[(key.openmlid, key.learner)], args.ratio, args.min_anchors, estimator, variants)
-        if res is None:
-            skipped += 1
-            continue
-        res.update({"openmlid": key.openmlid, "learner": key.learner})
-        results.append(res)
-    t_fit = time.perf_counter() - t1
-    table = pd.DataFrame(results)
-    names = list(FAMILY_NAMES) + list(variants)
-    summaries = {t: summarise(table, names, t) for t in ("next", "final")}
-
-    boot_rows: list[pd.DataFrame] = []
-    for key in chosen_keys.itertuples(index=False):
-        rows = groups[(key.openmlid, key.learner)]
-        sizes = np.sort(rows["size_train"].unique())
-        if int(np.sum(sizes <= sizes[-1] / args.ratio)) >= args.min_anchors and len(boot_rows) < args.boot_sample:
-            boot_rows.append(rows)
-    t2 = time.perf_counter()
-    cov = coverage(boot_rows, args.ratio, args.min_anchors, args.n_boot)
-    t_boot = time.perf_counter() - t2
-
+    body: list[str] = []
+    t_fit, n_fitted = 0.0, 0.0
+    for split in args.splits.split(","):
+        lines, times = run_split(data, split, args, variants)
+        body += lines
+        t_fit += times["fit"]
+        n_fitted += times["curves"]
+    total = time.perf_counter() - t0
     lcdb_version = importlib.metadata.version("lcdb") if importlib.util.find_spec("lcdb") else "n/a"
     machine = (f"Machine: {platform.machine()}, {platform.system()}, {os.cpu_count()} cores (shared), Python "
                f"{platform.python_version()}, one process. Versions: consilience "
                f"{importlib.metadata.version('consilience')}, numpy {np.__version__}, scipy "
                f"{importlib.metadata.version('scipy')}, pandas {pd.__version__}, lcdb {lcdb_version}.")
-    described = (f"Data: `database-accuracy.csv` from lcdb, column `{args.score}`, {len(data):,} rows; split "
-                 f"`{args.split}`: {len(keys):,} curves (data set x learner). Random sample of {len(chosen_keys)} "
-                 f"curves (numpy seed {args.seed}); {skipped} had fewer than {args.min_anchors} anchors up to final "
-                 f"size / {args.ratio:g} and were left out, leaving {len(table)}. Median anchors fitted: "
-                 f"{table['n_fit'].median():.0f}; median extrapolation to the final anchor: "
-                 f"x{table['ratio_final'].median():.1f}. {100 * table['flagged'].mean():.0f}% of curves carry a "
-                 f"shape flag.")
-    timing = (f"Time: load {t_load:.0f} s, fitting {t_fit:.0f} s ({t_fit / max(len(table), 1):.2f} s per curve, "
-              f"all 12 families fitted twice: to the earlier anchors for the choice and to all), bootstrap "
-              f"{t_boot:.0f} s.")
-    lines = ["# Learning-curve extrapolation on LCDB", "",
-             f"Command: `python benchmarks/bench_curves.py {' '.join(sys.argv[1:])}`", "",
-             machine, "", described, "", timing, ""]
-    for t, title in (("next", "Next anchor after the cut-off (small extrapolation, x1.4)"),
-                     ("final", f"Final anchor (large extrapolation, >= x{args.ratio:g})")):
-        lines += [f"## {title}", "", "Absolute error in accuracy over curves where every family could be fitted.", "",
-                  to_markdown(summaries[t]), ""]
-    coverage_text = (f"Coverage at the next anchor {cov['coverage_next']:.2f} (mean width {cov['width_next']:.4f}); "
-                     f"at the final anchor {cov['coverage_final']:.2f} (mean width {cov['width_final']:.4f}).")
-    lines += [f"## Bootstrap intervals ({len(boot_rows)} curves, {args.n_boot} replicates over seeds, 95%)", "",
-              coverage_text, ""]
-    report = "\n".join(lines)
+    timing = (f"Runtime: {total / 60:.1f} min in all: load {t_load:.0f} s; fitting {n_fitted:,.0f} curves "
+              f"(every family twice per curve, to the earlier anchors for the choice and to all, then the "
+              f"chosen families refitted to {args.n_boot} bootstrap replicates) {t_fit:.0f} s, "
+              f"{t_fit / max(n_fitted, 1):.3f} s per curve.")
+    head = ["# Learning-curve extrapolation on LCDB", "",
+            f"Command: `python benchmarks/bench_curves.py {' '.join(sys.argv[1:])}`", "", machine, "",
+            f"Data: `database-accuracy.csv` from lcdb, column `{args.score}`, {len(data):,} rows.", "", timing, ""]
+    report = "\n".join(head + body)
     print(report)
     if args.out:
         Path(args.out).write_text(report)

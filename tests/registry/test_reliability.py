@@ -89,7 +89,8 @@ def test_a_killed_import_leaves_the_registry_as_before(db_url: str, tmp_path: Pa
     go.touch()
     proc = _start(db_url, big, go, out, marker)
     deadline = time.monotonic() + 60
-    while not marker.exists():
+    # write_text creates the file before it writes: wait for the content, not the name.
+    while not (marker.exists() and marker.read_text()):
         assert proc.is_alive(), out.read_text() if out.exists() else "worker died"
         assert time.monotonic() < deadline, "the worker never wrote its first batch"
         time.sleep(0.01)

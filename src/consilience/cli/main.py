@@ -19,6 +19,7 @@ import consilience.cli.plan_cmd  # noqa: F401,E402
 import consilience.cli.quality_cmd  # noqa: F401,E402
 import consilience.cli.report_cmd  # noqa: F401,E402
 import consilience.cli.serve_cmd  # noqa: F401,E402
+import consilience.cli.batch_cmd  # noqa: F401,E402
 # --- end command modules ---
 
 

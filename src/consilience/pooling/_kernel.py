@@ -6,12 +6,14 @@ One function, :func:`fit_batch`, serves single fits (a batch of one) and ``meta_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy import stats
 
+from consilience.pooling import _intercept
 from consilience.pooling._linalg import Batch, trace_p, wls
 from consilience.pooling.tau2 import ESTIMATORS, Tau2Fit
 
@@ -57,6 +59,25 @@ class BatchFit:
     tau2_fit: Tau2Fit
 
 
+def per_unique(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """``fn(x)`` for an element-wise ``fn``, evaluated once per distinct value of ``x``.
+
+    Quantiles of the chi² and t distributions cost microseconds each; a batch has few distinct
+    degrees of freedom.
+    """
+    if x.size < 64:
+        return np.asarray(fn(x))
+    uniq, inverse = np.unique(x, return_inverse=True)
+    return np.asarray(np.asarray(fn(uniq))[inverse])
+
+
+def _percent(w: np.ndarray, s1: np.ndarray) -> np.ndarray:
+    """``100 w / sum(w)`` per row, computed in the buffer of ``w``."""
+    np.multiply(100, w, out=w)
+    np.divide(w, s1[:, None], out=w)
+    return w
+
+
 def _wald(b: np.ndarray, v: np.ndarray) -> np.ndarray:
     """b' V^-1 b per analysis; NaN where V is singular (metafor's QM is NA when chol() fails)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -74,12 +95,20 @@ def _wald(b: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 def _heterogeneity(batch: Batch, method: str) -> tuple[np.ndarray, ...]:
     """Cochran's Q (QE), its p-value, I², H² and vt, as metafor's rma.uni computes them."""
-    w = batch.mask / batch.v
-    fit = wls(batch.ymc, w, batch.X)
     df = (batch.k - batch.p).astype(float)
-    q = np.maximum(0.0, fit.rss)
     with np.errstate(divide="ignore", invalid="ignore"):
-        vt = df / trace_p(w, batch.X, fit.inv)
+        if batch.p == 1:
+            ws = _intercept.Workspace(batch)
+            _, s1, rss, w = _intercept.wls_fit(ws, np.zeros(batch.k.size), centred=True)
+            np.square(w, out=w)
+            tr_p = s1 - (1.0 / s1) * w.sum(axis=1)
+        else:
+            w = batch.mask / batch.v
+            fit = wls(batch.ymc, w, batch.X)
+            rss = fit.rss
+            tr_p = trace_p(w, batch.X, fit.inv)
+        q = np.maximum(0.0, rss)
+        vt = df / tr_p
         q_p = stats.chi2.sf(q, df)
     saturated = batch.k <= batch.p
     q = np.where(saturated, 0.0, q)
@@ -88,8 +117,12 @@ def _heterogeneity(batch: Batch, method: str) -> tuple[np.ndarray, ...]:
     return q, q_p, vt, df
 
 
-def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau2Fit | None = None) -> BatchFit:
+def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau2Fit | None = None,
+              *, omnibus: bool = True) -> BatchFit:
     """Fit every analysis in ``batch`` with tau² estimator ``method`` and inference ``test``.
+
+    ``omnibus=False`` skips what only single fits report: the omnibus test (``qm`` fields NaN)
+    and the per-study weights (an empty array).
 
     Notes
     -----
@@ -111,21 +144,28 @@ def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau
     m = batch.y.shape[0]
     p = batch.p
     t_fill = np.nan_to_num(tau2, nan=0.0)
-    w = batch.mask / (batch.v + t_fill[:, None])
-    fit = wls(batch.y, w, batch.X)
+    if p == 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            b0, s1, rss, w = _intercept.wls_fit(_intercept.Workspace(batch), t_fill,
+                                                centred=False, keep_weights=omnibus)
+        beta = b0[:, None]
+        vcov = (1.0 / s1)[:, None, None]
+    else:
+        w = batch.mask / (batch.v + t_fill[:, None])
+        fit = wls(batch.y, w, batch.X)
+        beta, rss = fit.beta, fit.rss
+        vcov = fit.inv.copy()
     df_res = (batch.k - p).astype(float)
-    vcov = fit.inv.copy()
     if test == "knha":
         with np.errstate(divide="ignore", invalid="ignore"):
-            s2w = np.where(fit.rss <= _EPS, 0.0, fit.rss / df_res)
+            s2w = np.where(rss <= _EPS, 0.0, rss / df_res)
         vcov = vcov * s2w[:, None, None]
         df = np.where(df_res > 0, df_res, np.nan)
-        crit = stats.t.isf((1 - level) / 2, df)
+        crit = per_unique(lambda d: stats.t.isf((1 - level) / 2, d), df)
     else:
         df = np.full(m, np.nan)
         crit = np.full(m, stats.norm.isf((1 - level) / 2))
     se = np.sqrt(np.einsum("mii->mi", vcov))
-    beta = fit.beta
     with np.errstate(divide="ignore", invalid="ignore"):
         stat = beta / se
     if test == "knha":
@@ -143,8 +183,10 @@ def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau
     nb = p - 1 if p > 1 else 1
     b_sub = beta[:, btt]
     v_sub = vcov[:, btt, btt]
-    qm = _wald(b_sub, v_sub)
-    if test == "knha":
+    qm = _wald(b_sub, v_sub) if omnibus else np.full(m, np.nan)
+    if not omnibus:
+        qm_df2 = qm_p = np.full(m, np.nan)
+    elif test == "knha":
         qm = qm / nb
         qm_df2 = df_res
         qm_p = np.where(df_res > 0, stats.f.sf(qm, nb, np.where(df_res > 0, df_res, 1.0)), np.nan)
@@ -163,7 +205,12 @@ def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau
     saturated = batch.k <= p
     i2 = np.where(saturated, 0.0, i2)
     h2 = np.where(saturated, 1.0, h2)
-    weights = 100 * w / w.sum(axis=1, keepdims=True)
+    if not omnibus:
+        weights = np.empty((m, 0))
+    elif p > 1:
+        weights = 100 * w / w.sum(axis=1, keepdims=True)
+    else:
+        weights = _percent(w, s1)
     return BatchFit(
         method=method, test=test, level=level, k=batch.k, p=p, beta=beta, vcov=vcov, se=se,
         statistic=stat, p_value=pval, ci_low=ci_low, ci_high=ci_high, df=df, crit=crit,

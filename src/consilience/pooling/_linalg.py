@@ -10,6 +10,7 @@ needs a few arrays of length k).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,17 +43,24 @@ class Batch:
 
     @classmethod
     def build(cls, y: np.ndarray, v: np.ndarray, mask: np.ndarray, X: np.ndarray | None = None) -> Batch:
-        mask = mask.astype(float)
+        mask = np.asarray(mask, dtype=float)
         k = mask.sum(axis=1)
-        y0 = np.where(mask > 0, y, 0.0)
-        v0 = np.where(mask > 0, v, 1.0)
+        present = mask > 0
+        y0 = np.where(present, y, 0.0)
+        v0 = np.where(present, v, 1.0)
         mean = y0.sum(axis=1) / np.maximum(k, 1)
-        ymc = np.where(mask > 0, y0 - mean[:, None], 0.0)
+        ymc = np.subtract(y0, mean[:, None])
+        np.copyto(ymc, 0.0, where=~present)
         if X is None:
-            X = mask[:, :, None].copy()
+            X = mask[:, :, None]  # a read-only view: nothing writes into a batch
         else:
             X = X * mask[:, :, None]
         return cls(y=y0, ymc=ymc, v=v0, mask=mask, X=X, k=k.astype(int), p=X.shape[2])
+
+    @cached_property
+    def v_inf(self) -> np.ndarray:
+        """``v`` with an infinite variance (weight exactly 0) in padding cells."""
+        return np.where(self.mask > 0, self.v, np.inf)
 
     @property
     def intercept_only(self) -> bool:

@@ -57,8 +57,6 @@ def zeroin(
     fa = np.array(f_lower, dtype=float, copy=True)
     fb = np.array(f_upper, dtype=float, copy=True)
     m = a.shape[0]
-    c = a.copy()
-    fc = fa.copy()
     root = np.full(m, np.nan)
     converged = np.zeros(m, dtype=bool)
 
@@ -68,72 +66,67 @@ def zeroin(
     hit = (~done) & (fb == 0.0)
     root[hit] = b[hit]
     converged[hit] = True
-    active = ~(done | hit)
+    # The state of the problems still searched is kept compact (``idx`` their positions), so an
+    # iteration costs in proportion to the problems left, not to the batch.
+    idx = np.flatnonzero(~(done | hit))
+    a, b, fa, fb = a[idx], b[idx], fa[idx], fb[idx]
+    c, fc = a.copy(), fa.copy()
 
     for _ in range(maxiter + 1):
-        if not active.any():
+        if idx.size == 0:
             break
-        idx = np.flatnonzero(active)
-        A, B, C = a[idx], b[idx], c[idx]
-        FA, FB, FC = fa[idx], fb[idx], fc[idx]
-        prev_step = B - A
-        swap = np.abs(FC) < np.abs(FB)
-        A = np.where(swap, B, A)
-        B, C = np.where(swap, C, B), np.where(swap, B, C)
-        FA = np.where(swap, FB, FA)
-        FB, FC = np.where(swap, FC, FB), np.where(swap, FB, FC)
-        # after the swap R sets a = b(old) and c = a(new) = b(old): A and C both hold old B
-        C = np.where(swap, A, C)
-        FC = np.where(swap, FA, FC)
+        prev_step = b - a
+        swap = np.abs(fc) < np.abs(fb)
+        if swap.any():
+            # R: a = b; b = c; c = a, so a and c both take the old b
+            a = np.where(swap, b, a)
+            b, c = np.where(swap, c, b), np.where(swap, a, c)
+            fa = np.where(swap, fb, fa)
+            fb, fc = np.where(swap, fc, fb), np.where(swap, fa, fc)
 
-        tol_act = 2.0 * _EPS * np.abs(B) + tol / 2.0
-        new_step = (C - B) / 2.0
-        finished = (np.abs(new_step) <= tol_act) | (FB == 0.0)
+        tol_act = 2.0 * _EPS * np.abs(b) + tol / 2.0
+        new_step = (c - b) / 2.0
+        finished = (np.abs(new_step) <= tol_act) | (fb == 0.0)
         if finished.any():
             fin = idx[finished]
-            root[fin] = B[finished]
+            root[fin] = b[finished]
             converged[fin] = True
-            active[fin] = False
+            go = ~finished
+            idx = idx[go]
+            a, b, c, fa, fb, fc = a[go], b[go], c[go], fa[go], fb[go], fc[go]
+            if idx.size == 0:
+                break
+            prev_step, tol_act, new_step = prev_step[go], tol_act[go], new_step[go]
 
-        cb = C - B
-        try_interp = (np.abs(prev_step) >= tol_act) & (np.abs(FA) > np.abs(FB)) & ~finished
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            linear = A == C
-            t1_lin = FB / FA
-            p_lin = cb * t1_lin
-            q_lin = 1.0 - t1_lin
-            q0 = FA / FC
-            t1 = FB / FC
-            t2 = FB / FA
-            p_quad = t2 * (cb * q0 * (q0 - t1) - (B - A) * (t1 - 1.0))
-            q_quad = (q0 - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            p = np.where(linear, p_lin, p_quad)
-            q = np.where(linear, q_lin, q_quad)
-            q = np.where(p > 0, -q, q)
-            p = np.where(p > 0, p, -p)
-            accept = (p < (0.75 * cb * q - np.abs(tol_act * q) / 2.0)) & (p < np.abs(prev_step * q / 2.0))
-            interp_step = p / q
-        new_step = np.where(try_interp & accept, interp_step, new_step)
+        cb = c - b
+        try_interp = (np.abs(prev_step) >= tol_act) & (np.abs(fa) > np.abs(fb))
+        if try_interp.any():
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                linear = a == c
+                t1_lin = fb / fa
+                p_lin = cb * t1_lin
+                q_lin = 1.0 - t1_lin
+                q0 = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p_quad = t2 * (cb * q0 * (q0 - t1) - (b - a) * (t1 - 1.0))
+                q_quad = (q0 - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+                p = np.where(linear, p_lin, p_quad)
+                q = np.where(linear, q_lin, q_quad)
+                q = np.where(p > 0, -q, q)
+                p = np.where(p > 0, p, -p)
+                accept = ((p < (0.75 * cb * q - np.abs(tol_act * q) / 2.0))
+                          & (p < np.abs(prev_step * q / 2.0)))
+                new_step = np.where(try_interp & accept, p / q, new_step)
         small = np.abs(new_step) < tol_act
         new_step = np.where(small, np.where(new_step > 0, tol_act, -tol_act), new_step)
 
-        go = ~finished
-        if not go.any():
-            continue
-        gidx = idx[go]
-        A_new = B[go]
-        FA_new = FB[go]
-        B_new = B[go] + new_step[go]
-        FB_new = np.asarray(f(B_new, gidx), dtype=float)
-        C_new = C[go]
-        FC_new = FC[go]
-        same = ((FB_new > 0) & (FC_new > 0)) | ((FB_new < 0) & (FC_new < 0))
-        C_new = np.where(same, A_new, C_new)
-        FC_new = np.where(same, FA_new, FC_new)
-        a[gidx], fa[gidx] = A_new, FA_new
-        b[gidx], fb[gidx] = B_new, FB_new
-        c[gidx], fc[gidx] = C_new, FC_new
+        a, fa = b, fb
+        b = b + new_step
+        fb = np.asarray(f(b, idx), dtype=float)
+        same = ((fb > 0) & (fc > 0)) | ((fb < 0) & (fc < 0))
+        c = np.where(same, a, c)
+        fc = np.where(same, fa, fc)
 
-    still = active
-    root[still] = b[still]
+    root[idx] = b
     return root, converged

@@ -40,22 +40,30 @@ BATCH_COLUMNS = [
 def pad_groups(codes: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
     """Scatter rows into (n_groups, k_max) arrays by group code, keeping row order within groups.
 
-    Returns the padded arrays followed by the 0/1 mask. No Python loop over groups or rows.
+    Returns the padded arrays followed by the 0/1 mask. No Python loop over groups or rows; rows
+    that already come grouped in order (the usual layout of a results table) are not sorted, and
+    groups that all have the same size are a reshape.
     """
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
     counts = np.bincount(codes, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    pos = np.arange(codes.size) - starts[sorted_codes]
     k_max = int(counts.max()) if counts.size else 0
+    ordered = codes.size < 2 or bool(np.all(codes[1:] >= codes[:-1]))
+    order = None if ordered else np.argsort(codes, kind="stable")
+    sorted_codes = codes if order is None else codes[order]
+    if counts.size and bool(np.all(counts == k_max)):
+        out = [np.array(arr if order is None else arr[order], dtype=float).reshape(n_groups, k_max)
+               for arr in values]
+        return (*out, np.ones((n_groups, k_max)))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    flat = sorted_codes * k_max + (np.arange(codes.size) - starts[sorted_codes])
     out = []
-    for arr in values:
-        padded = np.zeros((n_groups, k_max))
-        padded[sorted_codes, pos] = arr[order]
-        out.append(padded)
-    mask = np.zeros((n_groups, k_max))
-    mask[sorted_codes, pos] = 1.0
-    return (*out, mask)
+    for arr in (*values, None):
+        padded = np.zeros(n_groups * k_max)
+        if arr is None:
+            padded[flat] = 1.0
+        else:
+            padded[flat] = arr if order is None else arr[order]
+        out.append(padded.reshape(n_groups, k_max))
+    return tuple(out)
 
 
 def meta_analyze_many(
@@ -126,14 +134,17 @@ def meta_analyze_many(
     if drop.any():
         warnings.warn(f"{int(drop.sum())} of {y.size} rows dropped (missing {yi} or {vi}) across "
                       f"{int((dropped_per_group > 0).sum())} group(s).", DataDroppedWarning, stacklevel=2)
-    keep = ~drop
-    Y, V, mask = pad_groups(codes_all[keep], n_groups, y[keep], v[keep])
-    k = mask.sum(axis=1).astype(int)
+    if drop.any():
+        keep = ~drop
+        codes_all, y, v = codes_all[keep], y[keep], v[keep]
+    Y, V, mask = pad_groups(codes_all, n_groups, y, v)
+    k = np.bincount(codes_all, minlength=n_groups)
     empty = k == 0
     if empty.any():
         raise InputError(f"{int(empty.sum())} group(s) have no usable study, e.g. {uniques.iloc[np.flatnonzero(empty)[0]].to_dict()}. "
                          f"Drop them or fix their yi/vi.")
     batch = Batch.build(Y, V, mask)
+    del Y, V  # the batch holds its own copies
     with np.errstate(all="ignore"):
         tfit = ESTIMATORS[method_](batch)
     single = k == 1
@@ -150,14 +161,15 @@ def meta_analyze_many(
         warnings.warn(f"{int(tfit.boundary_reset.sum())} group(s): {method_} stopped at a local maximum; tau² set to 0 "
                       f"as metafor does.", ConvergenceWarning, stacklevel=2)
     with np.errstate(all="ignore"):
-        fit = fit_batch(batch, method_, test_, lv, tau2_fit=tfit)
+        fit = fit_batch(batch, method_, test_, lv, tau2_fit=tfit, omnibus=False)
         if tau2_ci and method_ != "EE":
             qp = qprofile_ci(batch, np.nan_to_num(fit.tau2), fit.vt, lv)
             ci = [qp.tau2_ci_low, qp.tau2_ci_high, qp.i2_ci_low, qp.i2_ci_high]
         else:
             ci = [np.full(n_groups, np.nan)] * 4
     bad_fit = ~tfit.converged
-    out = uniques.reset_index(drop=True).copy()
+    if single.any():
+        ci = [np.where(single, np.nan, c) for c in ci]
     cols: dict[str, Any] = {
         "k": k, "n_dropped": dropped_per_group, "method": method_, "test": test_, "level": lv,
         "estimate": fit.beta[:, 0], "se": fit.se[:, 0], "statistic": fit.statistic[:, 0], "p_value": fit.p_value[:, 0],
@@ -167,11 +179,10 @@ def meta_analyze_many(
         "q_p_value": fit.q_p_value, "converged": tfit.converged,
     }
     for name, val in cols.items():
-        if isinstance(val, np.ndarray) and val.dtype.kind == "f" and name not in ("k", "n_dropped"):
-            val = np.where(bad_fit, np.nan, val)
-        out[name] = val
-    out.loc[single, ["tau2_ci_low", "tau2_ci_high", "i2_ci_low", "i2_ci_high"]] = np.nan
-    return out
+        if isinstance(val, np.ndarray) and val.dtype.kind == "f" and bad_fit.any():
+            cols[name] = np.where(bad_fit, np.nan, val)
+    keys_out = uniques.reset_index(drop=True)
+    return pd.concat([keys_out, pd.DataFrame(cols, index=keys_out.index)], axis=1)
 
 
 def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -80,7 +81,10 @@ class MetaAnalysis:
         method = check_choice("method", self.method, METHODS, aliases=METHOD_ALIASES)
         test = check_choice("test", self.test, ("z", "knha"))
         level = check_level(self.level)
-        lab = [str(x) for x in (labels if labels is not None else range(len(np.atleast_1d(np.asarray(yi, dtype=object)))))]
+        sized = isinstance(yi, (pd.Series, list, tuple)) or (
+            isinstance(yi, np.ndarray) and yi.ndim == 1)
+        n_in = len(yi) if sized else len(np.atleast_1d(np.asarray(yi, dtype=object)))
+        lab = list(map(str, labels if labels is not None else range(n_in)))
         y = as_float_vector("yi", yi, labels=lab)
         v = as_float_vector("vi", vi, labels=lab)
         if y.shape != v.shape:
@@ -108,7 +112,8 @@ class MetaAnalysis:
             notes.append(msg)
         keep = ~bad
         y, v, X = y[keep], v[keep], design.X[keep]
-        lab = [lab_i for lab_i, kk in zip(lab, keep) if kk]
+        if not keep.all():
+            lab = list(itertools.compress(lab, keep))
         k = y.size
         if k == 0:
             raise InputError("no studies left to pool (k = 0): every study has a missing yi, vi or moderator. Check the inputs.")

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
 
+from consilience.pooling import _intercept
+from consilience.pooling._kernel import per_unique
 from consilience.pooling._linalg import Batch
 from consilience.pooling._zeroin import zeroin
 from consilience.pooling.tau2.paule_mandel import generalised_q
@@ -43,13 +46,19 @@ def qprofile_ci(batch: Batch, tau2: np.ndarray, vt: np.ndarray, level: float) ->
     alpha = 1 - level
     df = (batch.k - batch.p).astype(float)
     with np.errstate(invalid="ignore"):
-        crit_u = stats.chi2.isf(alpha / 2, df)
-        crit_l = stats.chi2.ppf(alpha / 2, df)
+        crit_u = per_unique(lambda d: stats.chi2.isf(alpha / 2, d), df)
+        crit_l = per_unique(lambda d: stats.chi2.ppf(alpha / 2, d), df)
     t = np.nan_to_num(tau2, nan=0.0)
     upper = np.maximum(100.0, 10.0 * t)
-    allidx = np.arange(m)
-    q_min = generalised_q(batch, np.zeros(m), allidx, centred=False)
-    q_max = generalised_q(batch, upper, allidx, centred=False)
+    if batch.p == 1:
+        ws = _intercept.Workspace(batch)
+        q_min = _intercept.q_stat(ws, np.zeros(m), centred=False)
+        q_max = _intercept.q_stat(ws, upper, centred=False)
+        del ws
+    else:
+        allidx = np.arange(m)
+        q_min = generalised_q(batch, np.zeros(m), allidx, centred=False)
+        q_max = generalised_q(batch, upper, allidx, centred=False)
 
     lo = np.full(m, np.nan)
     hi = np.full(m, np.nan)
@@ -68,17 +77,25 @@ def qprofile_ci(batch: Batch, tau2: np.ndarray, vt: np.ndarray, level: float) ->
     lo_solve = np.flatnonzero(~lo_at_bound & ~lo_zero)
     hi_solve = hi_solve[~lo_at_bound[hi_solve]]
 
-    for targets, rows, out in ((crit_l, hi_solve, hi), (crit_u, lo_solve, lo)):
-        if rows.size == 0:
-            continue
+    # Both ends in one root-finding call: each problem follows its own iterates, and the
+    # per-iteration overhead is paid once.
+    rows = np.concatenate((hi_solve, lo_solve))
+    if rows.size:
+        targets = np.concatenate((crit_l[hi_solve], crit_u[lo_solve]))
+        q_of: Callable[[np.ndarray, np.ndarray], np.ndarray]
+        if batch.p == 1:
+            q_of = _intercept.CompactQ(batch, rows, centred=False)
+        else:
+            def q_of(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+                return generalised_q(batch, x, rows[idx], centred=False)
 
-        def f(x: np.ndarray, idx: np.ndarray, rows: np.ndarray = rows, targets: np.ndarray = targets) -> np.ndarray:
-            pos = rows[idx]
-            return generalised_q(batch, x, pos, centred=False) - targets[pos]
+        def f(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+            return np.asarray(q_of(x, idx) - targets[idx])
 
-        root, _ = zeroin(f, np.zeros(rows.size), upper[rows], q_min[rows] - targets[rows],
-                         q_max[rows] - targets[rows], maxiter=1000)
-        out[rows] = root
+        root, _ = zeroin(f, np.zeros(rows.size), upper[rows], q_min[rows] - targets,
+                         q_max[rows] - targets, maxiter=1000)
+        hi[hi_solve] = root[: hi_solve.size]
+        lo[lo_solve] = root[hi_solve.size:]
 
     invalid = df < 1
     lo[invalid] = np.nan

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -109,6 +109,21 @@ def natural_key(
     return json.dumps([experiment, arm, task, seed, metric, item], separators=(",", ":"))
 
 
+def _json_each(values: Sequence[Any]) -> list[str]:
+    """``json.dumps`` of every value, encoded once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    table = [json.dumps(u.item() if isinstance(u, np.generic) else u) for u in uniques]
+    table.append("null")  # code -1: None
+    return [table[c] for c in codes]
+
+
+def natural_keys(columns: Sequence[Sequence[Any]]) -> list[str]:
+    """:func:`natural_key` of every row of ``columns`` (experiment, arm, task, seed, metric,
+    item), the same strings: a compact JSON list is its elements' JSON joined by commas."""
+    encoded = [_json_each(col) for col in columns]
+    return ["[" + ",".join(parts) + "]" for parts in zip(*encoded, strict=True)]
+
+
 class _Checker:
     """Row-wise checks over one table with a shared error template."""
 
@@ -123,9 +138,30 @@ class _Checker:
         )
 
     def text(self, column: str, *, required: bool) -> np.ndarray:
-        limit = _TEXT_LIMITS[column]
         if column not in self.frame.columns:
             return np.full(len(self.frame), None, dtype=object)
+        fast = self._text_of_strings(column, required=required)
+        return fast if fast is not None else self._text_rows(column, required=required)
+
+    def _text_of_strings(self, column: str, *, required: bool) -> np.ndarray | None:
+        """:meth:`text` of a column of strings, done once per distinct value (names repeat
+        thousands of times in a runs table); ``None`` when the column holds other values or
+        any value is invalid, so that the row-by-row check reports the first bad row."""
+        series = self.frame[column]
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("string", "empty"):
+            return None
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        cleaned = [str(v).strip() or None for v in uniques]
+        limit = _TEXT_LIMITS[column]
+        if any(t is not None and len(t) > limit for t in cleaned):
+            return None
+        if required and (any(t is None for t in cleaned) or bool((codes < 0).any())):
+            return None
+        table = np.array([*cleaned, None], dtype=object)  # code -1 (missing) -> None
+        return np.asarray(table[codes])
+
+    def _text_rows(self, column: str, *, required: bool) -> np.ndarray:
+        limit = _TEXT_LIMITS[column]
         raw = self.frame[column].to_numpy(dtype=object)
         out = np.empty(len(raw), dtype=object)
         for i, v in enumerate(raw):
@@ -312,19 +348,15 @@ def normalise_runs(
     out["n_eval"] = [None if math.isnan(v) else int(v) for v in n_eval]
     for column in ("value", "cost_gpu_hours", "cost_usd"):
         out[column] = [None if math.isnan(v) else float(v) for v in out[column]]
-    out["external_id"] = [
-        ext
-        if ext is not None
-        else natural_key(
-            out["experiment"][i],
-            out["arm"][i],
-            out["task"][i],
-            out["seed"][i],
-            out["metric"][i],
-            out["item"][i],
-        )
-        for i, ext in enumerate(external)
-    ]
+    keyed = [i for i, ext in enumerate(external) if ext is None]
+    parts = ("experiment", "arm", "task", "seed", "metric", "item")
+    if len(keyed) < n:
+        keys_of = natural_keys([[out[c][i] for i in keyed] for c in parts])
+    else:
+        keys_of = natural_keys([out[c] for c in parts])
+    out["external_id"] = list(external)
+    for i, key in zip(keyed, keys_of, strict=True):
+        out["external_id"][i] = key
     result = pd.DataFrame({c: pd.Series(out[c], dtype=object) for c in RUN_COLUMNS})
 
     keys = result["source"].astype(str) + "\x1f" + result["external_id"].astype(str)

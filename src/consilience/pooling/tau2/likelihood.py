@@ -6,6 +6,7 @@ from typing import Literal
 
 import numpy as np
 
+from consilience.pooling import _intercept
 from consilience.pooling._linalg import Batch, cross, trace_p, trace_p_a_p_b, wls
 from consilience.pooling.tau2._base import Tau2Fit, df_resid
 from consilience.pooling.tau2.hedges import raw_estimate
@@ -22,9 +23,59 @@ def _log_lik(batch: Batch, tau2: np.ndarray, reml: bool) -> np.ndarray:
     fit = wls(batch.ymc, w, batch.X)
     logv = np.where(batch.mask > 0, np.log(batch.v + tau2[:, None]), 0.0).sum(axis=1)
     if reml:
-        sign, logdet = np.linalg.slogdet(cross(batch.X, w))
+        _, logdet = np.linalg.slogdet(cross(batch.X, w))
         return -0.5 * (batch.k - batch.p) * np.log(2 * np.pi) - 0.5 * logv - 0.5 * logdet - 0.5 * fit.rss
     return -0.5 * batch.k * np.log(2 * np.pi) - 0.5 * logv - 0.5 * fit.rss
+
+
+def _fisher_scoring(
+    batch: Batch, start: np.ndarray, kind: Literal["ML", "REML", "EB"], df: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fisher scoring with the general p x p algebra (meta-regression)."""
+    m = batch.y.shape[0]
+    tau2 = start.copy()
+    iterations = np.zeros(m, dtype=int)
+    converged = np.ones(m, dtype=bool)
+    active = np.ones(m, dtype=bool)
+    for _ in range(MAXITER + 1):
+        if not active.any():
+            break
+        idx = np.flatnonzero(active)
+        sub = batch.take(idx)
+        t = tau2[idx]
+        w = sub.mask / (sub.v + t[:, None])
+        fit = wls(sub.ymc, w, sub.X)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if kind == "ML":
+                ypp = ((w * fit.resid) ** 2).sum(axis=1)
+                adj = (ypp - w.sum(axis=1)) / (w**2).sum(axis=1)
+            elif kind == "REML":
+                ypp = ((w * fit.resid) ** 2).sum(axis=1)
+                adj = (ypp - trace_p(w, sub.X, fit.inv)) / trace_p_a_p_b(w, sub.X, fit.inv)
+            else:
+                adj = (fit.rss * sub.k / df[idx] - sub.k) / w.sum(axis=1)
+        adj = np.where(np.isnan(adj), 0.0, adj)
+        _intercept.halve_step(t, adj)
+        new = t + adj
+        change = np.abs(t - new)
+        tau2[idx] = new
+        iterations[idx] += 1
+        failed = iterations[idx] > MAXITER  # metafor checks the count after every step
+        stop = (change <= THRESHOLD) & ~failed
+        converged[idx[failed]] = False
+        active[idx[stop | failed]] = False
+    return tau2, iterations, converged
+
+
+def _se_tau2(batch: Batch, tau2: np.ndarray, kind: str, df: np.ndarray) -> np.ndarray:
+    w = batch.mask / (batch.v + tau2[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "ML":
+            return np.asarray(np.sqrt(2.0 / (w**2).sum(axis=1)))
+        if kind == "REML":
+            inv = wls(batch.ymc, w, batch.X).inv
+            return np.asarray(np.sqrt(2.0 / trace_p_a_p_b(w, batch.X, inv)))
+        return np.asarray(np.sqrt(2 * batch.k**2 / df / w.sum(axis=1) ** 2))
 
 
 def estimate(batch: Batch, kind: Literal["ML", "REML", "EB"]) -> Tau2Fit:
@@ -48,60 +99,39 @@ def estimate(batch: Batch, kind: Literal["ML", "REML", "EB"]) -> Tau2Fit:
     Validated against: metafor 3.8-1 ``rma(yi, vi, method="REML" | "ML" | "EB")``.
     """
     m = batch.y.shape[0]
-    start, _, _ = raw_estimate(batch)
-    tau2 = np.maximum(0.0, np.nan_to_num(start, nan=0.0))
     df = df_resid(batch)
-    iterations = np.zeros(m, dtype=int)
-    converged = np.ones(m, dtype=bool)
-    active = np.ones(m, dtype=bool)
-    for _ in range(MAXITER + 1):
-        if not active.any():
-            break
-        idx = np.flatnonzero(active)
-        sub = batch.take(idx)
-        t = tau2[idx]
-        w = sub.mask / (sub.v + t[:, None])
-        fit = wls(sub.ymc, w, sub.X)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if kind == "ML":
-                ypp = ((w * fit.resid) ** 2).sum(axis=1)
-                adj = (ypp - w.sum(axis=1)) / (w**2).sum(axis=1)
-            elif kind == "REML":
-                ypp = ((w * fit.resid) ** 2).sum(axis=1)
-                adj = (ypp - trace_p(w, sub.X, fit.inv)) / trace_p_a_p_b(w, sub.X, fit.inv)
-            else:
-                adj = (fit.rss * sub.k / df[idx] - sub.k) / w.sum(axis=1)
-        adj = np.where(np.isnan(adj), 0.0, adj)
-        neg = t + adj < 0.0
-        while neg.any():
-            adj = np.where(neg, adj / 2.0, adj)
-            neg = t + adj < 0.0
-        new = t + adj
-        change = np.abs(t - new)
-        tau2[idx] = new
-        iterations[idx] += 1
-        failed = iterations[idx] > MAXITER  # metafor checks the count after every step
-        stop = (change <= THRESHOLD) & ~failed
-        converged[idx[failed]] = False
-        active[idx[stop | failed]] = False
+    if batch.p == 1:  # intercept-only kernels: the same arithmetic, less work
+        ws = _intercept.Workspace(batch)
+        start = _intercept.he_start(ws)
+        tau2, iterations, converged = _intercept.fisher_scoring(
+            ws, np.maximum(0.0, np.nan_to_num(start, nan=0.0)), kind, threshold=THRESHOLD,
+            maxiter=MAXITER)
+
+        def log_lik(t: np.ndarray) -> np.ndarray:
+            return _intercept.log_lik(ws, t, kind == "REML")
+
+        def se_of(t: np.ndarray) -> np.ndarray:
+            return _intercept.se_tau2(ws, t, kind, df)
+    else:
+        start, _, _ = raw_estimate(batch)
+        tau2, iterations, converged = _fisher_scoring(
+            batch, np.maximum(0.0, np.nan_to_num(start, nan=0.0)), kind, df)
+
+        def log_lik(t: np.ndarray) -> np.ndarray:
+            return _log_lik(batch, t, kind == "REML")
+
+        def se_of(t: np.ndarray) -> np.ndarray:
+            return _se_tau2(batch, t, kind, df)
 
     boundary_reset = np.zeros(m, dtype=bool)
     if kind in ("ML", "REML"):
-        ll0 = _log_lik(batch, np.zeros(m), reml=kind == "REML")
-        ll = _log_lik(batch, tau2, reml=kind == "REML")
+        ll0 = log_lik(np.zeros(m))
+        ll = log_lik(tau2)
         boundary_reset = converged & (ll0 - ll > LL_TOL) & (tau2 > THRESHOLD)
         tau2 = np.where(boundary_reset, 0.0, tau2)
 
     tau2 = np.maximum(tau2, 0.0)
-    w = batch.mask / (batch.v + tau2[:, None])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if kind == "ML":
-            se = np.sqrt(2.0 / (w**2).sum(axis=1))
-        elif kind == "REML":
-            inv = wls(batch.ymc, w, batch.X).inv
-            se = np.sqrt(2.0 / trace_p_a_p_b(w, batch.X, inv))
-        else:
-            se = np.sqrt(2 * batch.k**2 / df / w.sum(axis=1) ** 2)
+    se = se_of(tau2)
     msg = "" if converged.all() else (
         f"Fisher scoring for {kind} did not converge in {MAXITER} iterations"
     )

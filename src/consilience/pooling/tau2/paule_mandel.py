@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
+from consilience.pooling import _intercept
 from consilience.pooling._linalg import Batch, wls
 from consilience.pooling._zeroin import zeroin
 from consilience.pooling.tau2._base import Tau2Fit, df_resid
@@ -42,8 +45,13 @@ def estimate(batch: Batch) -> Tau2Fit:
     all_idx = np.arange(m)
     target = df_resid(batch)
     upper = tau2_upper(batch)
-    q0 = generalised_q(batch, np.zeros(m), all_idx)
-    qmax = generalised_q(batch, upper, all_idx)
+    if batch.p == 1:
+        ws = _intercept.Workspace(batch)
+        q0 = _intercept.q_stat(ws, np.zeros(m), centred=True)
+        qmax = _intercept.q_stat(ws, upper, centred=True)
+    else:
+        q0 = generalised_q(batch, np.zeros(m), all_idx)
+        qmax = generalised_q(batch, upper, all_idx)
     tau2 = np.zeros(m)
     converged = np.ones(m, dtype=bool)
     too_low = (q0 >= target) & (qmax > target)
@@ -52,9 +60,15 @@ def estimate(batch: Batch) -> Tau2Fit:
     solve = np.flatnonzero((q0 >= target) & ~too_low)
     if solve.size:
 
+        q_of: Callable[[np.ndarray, np.ndarray], np.ndarray]
+        if batch.p == 1:
+            q_of = _intercept.CompactQ(batch, solve, centred=True)
+        else:
+            def q_of(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+                return generalised_q(batch, x, solve[idx])
+
         def f(x: np.ndarray, idx: np.ndarray) -> np.ndarray:
-            pos = solve[idx]
-            return generalised_q(batch, x, pos) - target[pos]
+            return np.asarray(q_of(x, idx) - target[solve[idx]])
 
         root, ok = zeroin(f, np.zeros(solve.size), upper[solve], q0[solve] - target[solve],
                           qmax[solve] - target[solve], maxiter=100)

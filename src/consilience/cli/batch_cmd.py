@@ -1,0 +1,73 @@
+"""``consilience batch``: one analysis per group of a large table, locally or on a Dask cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from consilience._results import json_safe
+from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.errors import InputError
+
+_WRITERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+@app.command("batch")
+@handles_errors
+def batch_command(
+    runs: Path = typer.Argument(  # noqa: B008
+        ..., help="CSV or Parquet table (a Parquet directory or glob with --engine dask)."),
+    by: str = typer.Option(
+        ..., "--by", help="Comma-separated grouping columns: one analysis per group."),
+    analysis: str = typer.Option(
+        "meta", "--analysis", help="meta (yi/vi per row) or compare (a runs table)."),
+    engine: str = typer.Option(
+        "local", "--engine", help="local (this process) or dask (a Dask cluster)."),
+    scheduler: str | None = typer.Option(
+        None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786."),
+    npartitions: int | None = typer.Option(
+        None, "--npartitions", help="Dask partitions after the shuffle on --by."),
+    output: Path | None = typer.Option(  # noqa: B008
+        None, "-o", "--output", help="Write the result to OUT.parquet or OUT.csv."),
+    yi: str = typer.Option("yi", "--yi", help="meta: column of effect sizes."),
+    vi: str = typer.Option("vi", "--vi", help="meta: column of sampling variances (SE², not SE)."),
+    method: str = typer.Option(
+        "REML", "--method", help="tau² estimator: EE, DL, HE, HS, SJ, ML, REML, EB, PM."),
+    test: str | None = typer.Option(
+        None, "--test", help="z or knha (default z for meta, knha for compare)."),
+    level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
+    baseline: str | None = typer.Option(None, "--baseline", help="compare: the reference arm."),
+    candidate: str | None = typer.Option(None, "--candidate", help="compare: the arm under test."),
+    metric: str | None = typer.Option(
+        None, "--metric", help="compare: the metric (if the table has several)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON records."),
+) -> None:
+    """Run one meta-analysis or comparison per group of RUNS (rows sorted by the group keys)."""
+    from consilience.scale import batch
+
+    if output is not None and output.suffix.lower() not in _WRITERS:
+        raise InputError(f"cannot write '{output}': give a .parquet or .csv file name to -o.")
+    by_cols = split_list(by)
+    if not by_cols:
+        raise InputError("--by must name at least one column, e.g. --by experiment,metric.")
+    if engine == "dask":
+        data: object = str(runs)  # the workers read the file themselves
+    else:
+        data = read_table(runs, what="runs")
+    out = batch(data, by=by_cols, analysis=analysis,  # type: ignore[arg-type]
+                engine=engine, scheduler=scheduler,  # type: ignore[arg-type]
+                npartitions=npartitions, yi=yi, vi=vi, method=method,
+                test=test, level=level, baseline=baseline,  # type: ignore[arg-type]
+                candidate=candidate, metric=metric)
+    if output is not None:
+        if _WRITERS[output.suffix.lower()] == "parquet":
+            out.to_parquet(output, index=False)
+        else:
+            out.to_csv(output, index=False)
+    if as_json:
+        echo_json(json_safe(out))
+    elif output is not None:
+        typer.echo(f"wrote {len(out)} row(s), {out.shape[1]} columns, to {output}")
+    else:
+        typer.echo(out.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
