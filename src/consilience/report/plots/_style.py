@@ -7,6 +7,8 @@ passes no Axes.
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -90,15 +92,23 @@ def text_width(text: str, size: float = FONT, *, weight: str = "normal") -> floa
     """Width of ``text`` in points at font ``size``, measured on the glyph outlines.
 
     Backend-independent, so layouts can reserve room for text columns before any figure exists.
+    Each distinct character is measured once (cached), so a table of hundreds of rows costs a
+    few dictionary look-ups per label; kerning pairs are ignored, which changes a width by well
+    under one character.
     """
+    if not text:
+        return 0.0
+    return float(sum(_char_width(ch, float(size), weight) for ch in text))
+
+
+@functools.lru_cache(maxsize=8192)
+def _char_width(ch: str, size: float, weight: str) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextPath
 
-    if not text:
-        return 0.0
     prop = FontProperties(size=size, weight=weight)
-    # Measure with a leading and trailing "|" so that spaces at either end count.
-    full = TextPath((0, 0), f"|{text}|", size=size, prop=prop).get_extents().width
+    # Measure between two "|" so that a space has its advance width.
+    full = TextPath((0, 0), f"|{ch}|", size=size, prop=prop).get_extents().width
     bars = TextPath((0, 0), "||", size=size, prop=prop).get_extents().width
     return float(full - bars)
 
