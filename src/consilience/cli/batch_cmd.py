@@ -16,8 +16,9 @@ _WRITERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
 @app.command("batch")
 @handles_errors
 def batch_command(
-    runs: Path = typer.Argument(  # noqa: B008
-        ..., help="CSV or Parquet table (a Parquet directory or glob with --engine dask)."),
+    runs: Path | None = typer.Argument(  # noqa: B008
+        None, help="CSV or Parquet table (a Parquet directory or glob with --engine dask); "
+        "omit it to read the runs of the registry (--db)."),
     by: str = typer.Option(
         ..., "--by", help="Comma-separated grouping columns: one analysis per group."),
     analysis: str = typer.Option(
@@ -41,6 +42,11 @@ def batch_command(
     candidate: str | None = typer.Option(None, "--candidate", help="compare: the arm under test."),
     metric: str | None = typer.Option(
         None, "--metric", help="compare: the metric (if the table has several)."),
+    db: str | None = typer.Option(
+        None, "--db", envvar="CONSILIENCE_DB",
+        help="Read the runs from this registry instead of RUNS (with --analysis compare)."),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="With --db: only these experiments (comma-separated)."),
     as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON records."),
 ) -> None:
     """Run one meta-analysis or comparison per group of RUNS (rows sorted by the group keys)."""
@@ -51,8 +57,12 @@ def batch_command(
     by_cols = split_list(by)
     if not by_cols:
         raise InputError("--by must name at least one column, e.g. --by experiment,metric.")
-    if engine == "dask":
-        data: object = str(runs)  # the workers read the file themselves
+    if runs is None or experiment is not None:
+        from consilience.cli.compare_cmd import load_runs
+
+        data: object = load_runs(runs, db, experiment)
+    elif engine == "dask":
+        data = str(runs)  # the workers read the file themselves
     else:
         data = read_table(runs, what="runs")
     out = batch(data, by=by_cols, analysis=analysis,  # type: ignore[arg-type]
