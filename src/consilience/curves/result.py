@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,10 @@ from consilience.curves._data import Direction, to_score
 from consilience.curves.families import FAMILIES, FloatArray
 from consilience.curves.fitting import FamilyFit
 from consilience.errors import InputError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 
 __all__ = ["CurveFit", "IntervalEstimate"]
 
@@ -267,3 +271,11 @@ class CurveFit:
         flags = f" flags={','.join(self.flags)}" if self.flags else ""
         return (f"<CurveFit {self.method} {chosen} anchors={self.sizes.size} "
                 f"last={self.observed[-1]:.4g} at {self.sizes[-1]:g}{flags}>")
+
+    def plot(self, ax: Axes | None = None, **options: Any) -> Axes:
+        """Observed, fitted and extrapolated curve with its band; ``options`` are the keywords of
+        :func:`consilience.report.plots.learning_curve_plot` (until, xlabel, ylabel, digits)."""
+        from consilience.report.plots import learning_curve_plot
+
+        return learning_curve_plot(self, ax, **options)
+
