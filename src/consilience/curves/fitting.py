@@ -1,16 +1,12 @@
-r"""Fitting one learning-curve family: bounded, multi-start, optionally robust least squares.
+r"""Fitting learning-curve families: bounded, multi-start, optionally robust least squares.
 
-:func:`fit_family` fits one curve with :func:`scipy.optimize.least_squares` (trust-region
-reflective, box bounds): a short run from every starting point the family's registry entry
-proposes, then the lowest-cost one run to convergence. A fit that fails is returned with ``status="failed"`` and the reason; it is never
-dropped. :func:`fit_replicates` refits one family to many bootstrap replicates at once: a
-Levenberg-Marquardt iteration vectorised over replicates (one batched Jacobian and one batched
-``p x p`` solve per step), with the few replicates it does not settle finished by
-``least_squares``.
-
-Overflow in a formula (``exp`` of a large argument, a power of a tiny size) is expected while the
-optimiser explores; it is silenced here and non-finite residuals are replaced by a large finite
-penalty so the optimiser steps back.
+:func:`fit_family_batch` fits one family to many curves in one call, and :func:`fit_family` to
+one. Every curve is tried from each starting point its family's registry entry proposes; all
+(curve, start) pairs are solved together by the vectorised Levenberg-Marquardt solver of
+:mod:`consilience.curves._lm`: a short run of ``20 p`` iterations from every start, then the
+lowest-cost start of each curve run on to convergence (at most ``200 p`` iterations in all). A
+fit that fails is returned with ``status="failed"`` and the reason; it is never dropped.
+:func:`fit_replicates` refits one family to many bootstrap replicates at once, from one start.
 """
 
 from __future__ import annotations
@@ -20,15 +16,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy.optimize import least_squares
+import numpy.typing as npt
+import pandas as pd
 
 from consilience._results import json_safe
+from consilience.curves._lm import PENALTY, Loss, Problems, solve
 from consilience.curves.families import CurveFamily, FloatArray
 
-__all__ = ["FamilyFit", "Loss", "fit_family", "fit_replicates"]
+__all__ = ["FamilyFit", "FamilyFitBatch", "Loss", "fit_family", "fit_family_batch", "fit_replicates"]
 
-Loss = Literal["linear", "huber", "soft_l1"]
-_PENALTY = 1e3
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -89,29 +87,230 @@ class FamilyFit:
         return f"<FamilyFit {self.family} {self.status} ({body}) rmse={self.rmse:.4g}>"
 
 
-def _failed(family: CurveFamily, n: int, reason: str, n_starts: int = 0) -> FamilyFit:
-    nan = tuple(float("nan") for _ in family.param_names)
-    return FamilyFit(family.name, nan, family.param_names, "failed", reason, n, float("nan"), n_starts, False)
+@dataclass(frozen=True, eq=False)
+class FamilyFitBatch:
+    """One family fitted to many curves: the fields of :class:`FamilyFit` as arrays.
+
+    Attributes
+    ----------
+    family : str
+        Family name.
+    param_names : tuple of str
+        Parameter names.
+    params : ndarray, shape (n_curves, n_params)
+        Fitted parameters, NaN rows where the fit failed.
+    ok : ndarray of bool
+        Whether each fit is usable.
+    reasons : tuple of (str or None)
+        Why each failed fit failed.
+    n_anchors, n_starts : ndarray of int
+        Anchors fitted and starting points tried, per curve.
+    rmse : ndarray
+        Root mean squared residual on the anchors (NaN where failed).
+    converged : ndarray of bool
+        Whether the optimiser met its tolerance.
+    """
+
+    family: str
+    param_names: tuple[str, ...]
+    params: FloatArray
+    ok: BoolArray
+    reasons: tuple[str | None, ...]
+    n_anchors: IntArray
+    rmse: FloatArray
+    n_starts: IntArray
+    converged: BoolArray
+
+    def __len__(self) -> int:
+        return int(self.ok.size)
+
+    def __getitem__(self, i: int) -> FamilyFit:
+        return FamilyFit(self.family, tuple(float(v) for v in self.params[i]), self.param_names,
+                         "ok" if self.ok[i] else "failed", self.reasons[i], int(self.n_anchors[i]),
+                         float(self.rmse[i]), int(self.n_starts[i]), bool(self.converged[i]))
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per curve: ``curve, family, status, reason, n_anchors, rmse, n_starts,
+        converged`` and one column per parameter."""
+        frame = pd.DataFrame({
+            "curve": np.arange(len(self)), "family": self.family,
+            "status": np.where(self.ok, "ok", "failed"), "reason": list(self.reasons),
+            "n_anchors": self.n_anchors, "rmse": self.rmse, "n_starts": self.n_starts,
+            "converged": self.converged,
+        })
+        for j, name in enumerate(self.param_names):
+            frame[name] = self.params[:, j]
+        return frame
+
+    def __repr__(self) -> str:
+        return f"<FamilyFitBatch {self.family} curves={len(self)} failed={int(np.sum(~self.ok))}>"
 
 
-def _residuals(family: CurveFamily, sizes: FloatArray, errors: FloatArray, theta: FloatArray,
-               scale: float) -> FloatArray:
-    r = family.evaluate(sizes, theta, scale) - errors
-    return np.nan_to_num(r, nan=_PENALTY, posinf=_PENALTY, neginf=-_PENALTY)
+def _padded_width(width: int) -> int:
+    # A whole number of blocks of 8: numpy's pairwise sums (8 partial sums, blocks of 128) then
+    # add the padding's zeros to the same partial sums whatever the width, so a curve of up to
+    # 128 anchors fitted alone or in a batch gets the same bits.
+    return max(8, -(-width // 8) * 8)
 
 
-def _jacobian(family: CurveFamily, sizes: FloatArray, errors: FloatArray, scale: float,
-              upper: FloatArray) -> Any:
-    """Forward-difference Jacobian of the residuals, all parameters in one broadcast call."""
+def pad_curves(sizes: Any, errors: Any) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Stack curves into ``(n_curves, width)`` arrays and a mask of real anchors.
 
-    def jac(theta: FloatArray) -> FloatArray:
-        h = 1e-7 * np.maximum(np.abs(theta), 1e-2)
-        h = np.where(theta + h > upper, -h, h)
-        shifted = theta + np.diag(h)
-        base = _residuals(family, sizes, errors, theta, scale)
-        return np.asarray((_residuals(family, sizes, errors, shifted, scale) - base).T / h, dtype=float)
+    ``width`` is the largest number of anchors rounded up to a multiple of 8 (see
+    ``_padded_width``); padding holds size 2 and error 0 and is masked out.
 
-    return jac
+    ``sizes`` and ``errors`` are each either one 1-D array (one curve), a 2-D array (one curve
+    per row; 1-D ``sizes`` are shared by all rows of 2-D ``errors``) or a sequence of 1-D arrays
+    of different lengths. NaN marks a missing anchor; anchors must increase within a curve.
+    """
+    if isinstance(sizes, np.ndarray) and isinstance(errors, np.ndarray) and errors.ndim == 2:
+        y = np.asarray(errors, dtype=float)
+        x = np.broadcast_to(np.asarray(sizes, dtype=float), y.shape)
+        extra = _padded_width(y.shape[1]) - y.shape[1]
+        x, y = (np.pad(v, ((0, 0), (0, extra)), constant_values=np.nan) for v in (x, y))
+        mask = np.isfinite(x) & np.isfinite(y)
+        return np.where(mask, x, 2.0), np.where(mask, y, 0.0), mask
+
+    def rows(v: Any) -> list[FloatArray]:
+        if isinstance(v, np.ndarray) and v.ndim <= 2:
+            return list(np.atleast_2d(np.asarray(v, dtype=float)))
+        return [np.asarray(r, dtype=float).ravel() for r in v]
+
+    xs, ys = rows(sizes), rows(errors)
+    if len(xs) == 1 and len(ys) > 1:
+        xs = xs * len(ys)
+    width = _padded_width(max(r.size for r in ys))
+    x = np.full((len(ys), width), np.nan)
+    y = np.full((len(ys), width), np.nan)
+    for i, (xr, yr) in enumerate(zip(xs, ys)):
+        x[i, : xr.size], y[i, : yr.size] = xr, yr
+    mask = np.isfinite(x) & np.isfinite(y)
+    return np.where(mask, x, 2.0), np.where(mask, y, 0.0), mask
+
+
+def _problems(family: CurveFamily, x: FloatArray, y: FloatArray, mask: BoolArray,
+              scale: FloatArray, lo: FloatArray, hi: FloatArray) -> Problems:
+    return Problems(np.where(mask, x / scale[:, None], 1.0), x, y, mask, lo, hi)
+
+
+def _bounds(family: CurveFamily, y: FloatArray, mask: BoolArray) -> tuple[FloatArray, FloatArray]:
+    pairs = [family.bounds(y[i][mask[i]]) for i in range(y.shape[0])]
+    return (np.array([b[0] for b in pairs], dtype=float).reshape(-1, family.n_params),
+            np.array([b[1] for b in pairs], dtype=float).reshape(-1, family.n_params))
+
+
+def _failed_batch(family: CurveFamily, n_anchors: IntArray, reasons: list[str | None]) -> FamilyFitBatch:
+    n = n_anchors.size
+    return FamilyFitBatch(family.name, family.param_names, np.full((n, family.n_params), np.nan),
+                          np.zeros(n, dtype=bool), tuple(reasons), n_anchors, np.full(n, np.nan),
+                          np.zeros(n, dtype=np.int64), np.zeros(n, dtype=bool))
+
+
+def fit_family_batch(
+    family: CurveFamily,
+    sizes: Any,
+    errors: Any,
+    *,
+    scale: Any,
+    loss: Loss = "linear",
+    f_scale: float = 0.01,
+) -> FamilyFitBatch:
+    r"""Fit ``family`` to many curves at once, each from every starting point; keep each best.
+
+    Parameters
+    ----------
+    family : CurveFamily
+        A registry entry.
+    sizes, errors : array or sequence of arrays
+        Anchors (increasing training-set sizes) and the error at each, one curve per row (see
+        :func:`pad_curves`; curves may have different numbers of anchors).
+    scale : float or array
+        The size ``s`` that defines ``u = x / s``, one for all curves or one per curve.
+    loss : {"linear", "huber", "soft_l1"}
+        Loss; ``huber`` and ``soft_l1`` down-weight residuals beyond ``f_scale``.
+    f_scale : float
+        Residual size (error units) at which the robust losses start to bend.
+
+    Returns
+    -------
+    FamilyFitBatch
+        One entry per curve, in input order; a curve with fewer anchors than parameters plus one,
+        or where no start gives a finite fitted curve, is a failed entry with the reason.
+
+    Notes
+    -----
+    Minimises :math:`\tfrac12 \sum_j \rho\big((f(u_j;\theta) - e_j)^2\big)` over the box of the
+    family's bounds. ``last1`` is not fitted: its parameter is the error at the largest anchor.
+    Each curve's result depends on that curve alone, bit for bit, not on the others in the
+    batch.
+
+    Validated against: scipy 1.17, ``scipy.optimize.least_squares`` and ``curve_fit`` (same
+    minimum on noiseless and noisy curves from known parameters; see
+    ``tests/curves/test_fitting.py``), and the previous one-curve ``least_squares`` fits on LCDB
+    curves (``benchmarks/RESULTS.md``).
+    """
+    x, y, mask = pad_curves(sizes, errors)
+    n_curves, p = y.shape[0], family.n_params
+    scales = np.broadcast_to(np.asarray(scale, dtype=float), (n_curves,)).copy()
+    n_anchors = mask.sum(axis=1).astype(np.int64)
+    if not family.fitted:
+        last = np.take_along_axis(y, (mask.shape[1] - 1 - np.argmax(mask[:, ::-1], axis=1))[:, None], 1)
+        rmse = np.sqrt(np.sum(np.where(mask, (y - last) ** 2, 0.0), axis=1) / n_anchors)
+        ones = np.ones(n_curves, dtype=bool)
+        return FamilyFitBatch(family.name, family.param_names, last, ones, (None,) * n_curves,
+                              n_anchors, rmse, np.ones(n_curves, dtype=np.int64), ones)
+    reasons: list[str | None] = [
+        f"too few anchors: {n} < {p + 1} ({p} parameters plus one)" if n < p + 1 else None
+        for n in n_anchors
+    ]
+    lo, hi = _bounds(family, y, mask)
+    owner: list[int] = []
+    starts: list[FloatArray] = []
+    n_starts = np.zeros(n_curves, dtype=np.int64)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.RankWarning)
+        for i in np.flatnonzero(n_anchors >= p + 1):
+            xi, yi = x[i][mask[i]], y[i][mask[i]]
+            proposed = family.starts(xi / scales[i], xi, yi)
+            n_starts[i] = len(proposed)
+            for s in proposed:
+                s_arr = np.clip(np.asarray(s, dtype=float), lo[i], hi[i])
+                if np.all(np.isfinite(s_arr)):
+                    owner.append(int(i))
+                    starts.append(s_arr)
+    for i in np.flatnonzero((n_anchors >= p + 1) & (np.bincount(owner, minlength=n_curves) == 0)):
+        reasons[i] = "no starting point gave finite residuals: non-finite starting point"
+    if not owner:
+        return _failed_batch(family, n_anchors, reasons)
+    own = np.asarray(owner, dtype=np.intp)
+    prob = _problems(family, x[own], y[own], mask[own], scales[own], lo[own], hi[own])
+    # Short runs from every start, then the best one of each curve run on to convergence: the
+    # degenerate valleys of the four-parameter families make full runs from every start slow.
+    first = solve(family, prob, np.asarray(starts), loss=loss, f_scale=f_scale, max_iter=20 * p)
+    order = np.lexsort((np.arange(own.size), first.cost, own))
+    best = order[np.r_[True, own[order][1:] != own[order][:-1]]]
+    sub = prob.take(best)
+    final = solve(family, sub, first.theta[best], loss=loss, f_scale=f_scale,
+                  max_iter=200 * p - 20 * p, damping=first.damping[best],
+                  skip=first.converged[best])
+    curves = own[best]
+    theta = np.full((n_curves, p), np.nan)
+    converged = np.zeros(n_curves, dtype=bool)
+    rmse = np.full(n_curves, np.nan)
+    with np.errstate(all="ignore"):
+        fitted = family.fn(sub.u, sub.x, final.theta)
+    resid = np.where(sub.mask, fitted - sub.y, 0.0)
+    finite = np.all(np.isfinite(resid), axis=1) & (np.max(np.abs(resid), axis=1) < PENALTY)
+    for k, i in enumerate(curves):
+        if not finite[k]:
+            reasons[i] = "fitted curve is not finite at the anchors"
+            continue
+        theta[i], converged[i] = final.theta[k], final.converged[k]
+        rmse[i] = float(np.sqrt(np.sum(resid[k] ** 2) / n_anchors[i]))
+    ok = np.array([r is None for r in reasons])
+    theta[~ok] = np.nan
+    return FamilyFitBatch(family.name, family.param_names, theta, ok, tuple(reasons), n_anchors,
+                          rmse, n_starts, converged & ok)
 
 
 def fit_family(
@@ -134,7 +333,7 @@ def fit_family(
     scale : float
         The size ``s`` that defines ``u = x / s``.
     loss : {"linear", "huber", "soft_l1"}
-        ``least_squares`` loss; ``huber`` down-weights residuals beyond ``f_scale``.
+        Loss; ``huber`` down-weights residuals beyond ``f_scale``.
     f_scale : float
         Residual size (error units) at which the robust losses start to bend.
 
@@ -146,61 +345,50 @@ def fit_family(
 
     Notes
     -----
-    Minimises :math:`\sum_j \rho\big((f(u_j;\theta) - e_j)^2\big)` over the box of the family's
-    bounds. ``last1`` is not fitted: its parameter is the error at the largest anchor.
+    :func:`fit_family_batch` with one curve; see there.
 
     Validated against: scipy 1.17, ``scipy.optimize.curve_fit`` (same minimum on noiseless and
     noisy curves from known parameters; see ``tests/curves/test_fitting.py``).
     """
-    n = int(sizes.size)
-    if not family.fitted:
-        value = float(errors[-1])
-        rmse = float(np.sqrt(np.mean((errors - value) ** 2)))
-        return FamilyFit(family.name, (value,), family.param_names, "ok", None, n, rmse, 1, True)
-    if n < family.n_params + 1:
-        return _failed(family, n, f"too few anchors: {n} < {family.n_params + 1} "
-                                  f"({family.n_params} parameters plus one)")
-    lo, hi = (np.asarray(b, dtype=float) for b in family.bounds(errors))
-    u = sizes / scale
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", np.exceptions.RankWarning)
-        starts = [np.clip(np.asarray(s, dtype=float), lo, hi) for s in family.starts(u, sizes, errors)]
-    def solve(x0: FloatArray, max_nfev: int) -> Any:
-        try:
-            with np.errstate(all="ignore"):
-                return least_squares(
-                    lambda t: _residuals(family, sizes, errors, t, scale), x0, bounds=(lo, hi),
-                    jac=_jacobian(family, sizes, errors, scale, hi), method="trf", loss=loss,
-                    f_scale=f_scale, x_scale="jac", max_nfev=max_nfev, ftol=1e-6, xtol=1e-6, gtol=1e-8,
-                )
-        except (ValueError, np.linalg.LinAlgError, FloatingPointError) as exc:
-            messages.append(str(exc))
-            return None
+    one = fit_family_batch(family, [np.asarray(sizes, dtype=float)], [np.asarray(errors, dtype=float)],
+                           scale=float(scale), loss=loss, f_scale=f_scale)
+    return one[0]
 
-    # Short runs from every start, then the best one run to convergence: the degenerate valleys
-    # of the four-parameter families make full runs from every start needlessly slow.
-    best: Any = None
-    messages: list[str] = []
-    for x0 in starts:
-        if not np.all(np.isfinite(x0)):
-            messages.append("non-finite starting point")
-            continue
-        res = solve(x0, 20 * family.n_params)
-        if res is not None and np.isfinite(res.cost) and (best is None or res.cost < best.cost):
-            best = res
-    if best is not None and best.status == 0:
-        res = solve(best.x, 200 * family.n_params)
-        if res is not None and np.isfinite(res.cost) and res.cost <= best.cost:
-            best = res
-    if best is None:
-        return _failed(family, n, "no starting point gave finite residuals: " + "; ".join(messages[:2]),
-                       len(starts))
-    fitted = family.evaluate(sizes, best.x, scale)
-    if not np.all(np.isfinite(fitted)) or np.max(np.abs(fitted - errors)) >= _PENALTY:
-        return _failed(family, n, "fitted curve is not finite at the anchors", len(starts))
-    rmse = float(np.sqrt(np.mean((fitted - errors) ** 2)))
-    return FamilyFit(family.name, tuple(float(v) for v in best.x), family.param_names, "ok", None,
-                     n, rmse, len(starts), bool(best.status > 0))
+
+def refit_rows(
+    family: CurveFamily,
+    sizes: Any,
+    errors: Any,
+    start: FloatArray,
+    lower: FloatArray,
+    upper: FloatArray,
+    *,
+    scale: Any,
+    loss: Loss,
+    f_scale: float,
+    max_iter: int,
+) -> FloatArray:
+    """Refit every row from its own start within its own bounds; NaN rows where it fails.
+
+    The rows may come from different curves (with their own scale, start and bounds): this is
+    how the bootstrap refits all replicates of many curves in one call.
+    """
+    x, y, mask = pad_curves(sizes, errors)
+    n = y.shape[0]
+    scales = np.broadcast_to(np.asarray(scale, dtype=float), (n,)).copy()
+    lo = np.broadcast_to(lower, (n, family.n_params)).copy()
+    hi = np.broadcast_to(upper, (n, family.n_params)).copy()
+    prob = _problems(family, x, y, mask, scales, lo, hi)
+    theta0 = np.broadcast_to(np.asarray(start, dtype=float), (n, family.n_params))
+    theta = solve(family, prob, np.nan_to_num(theta0), loss=loss, f_scale=f_scale,
+                  max_iter=max_iter).theta
+    with np.errstate(all="ignore"):
+        fitted = family.fn(prob.u, prob.x, theta)
+    resid = np.where(mask, fitted - y, 0.0)
+    bad = (~np.all(np.isfinite(theta0), axis=1) | ~np.all(np.isfinite(resid), axis=1)
+           | (np.max(np.abs(resid), axis=1) >= PENALTY))
+    theta[bad] = np.nan
+    return theta
 
 
 def fit_replicates(
@@ -229,7 +417,7 @@ def fit_replicates(
     scale, loss, f_scale
         As in :func:`fit_family`.
     max_iter : int
-        Vectorised iterations before the unsettled replicates are handed to ``least_squares``.
+        Iterations of the vectorised solver; a replicate still moving then keeps its last point.
 
     Returns
     -------
@@ -238,86 +426,18 @@ def fit_replicates(
 
     Notes
     -----
-    Each iteration solves, for all replicates together,
-    :math:`(J^\top W J + \lambda\,\mathrm{diag}(J^\top W J))\,\delta = -J^\top W r` and projects
-    :math:`\theta + \delta` onto the bounds; :math:`\lambda` shrinks after a step that lowers the
-    cost and grows otherwise, separately for each replicate. For the robust losses ``W`` holds the
-    iteratively reweighted least-squares weights :math:`\rho'(r^2)`.
+    The bounds are those of the mean replicate. Each iteration solves, for all replicates
+    together, :math:`(J^\top W J + \lambda\,\mathrm{diag}(J^\top W J))\,\delta = -J^\top W r`
+    over the parameters not held on a bound, and projects :math:`\theta + \delta` onto the box
+    (:mod:`consilience.curves._lm`).
 
     Validated against: scipy 1.17, ``scipy.optimize.least_squares`` on each replicate separately.
     """
-    lo, hi = (np.asarray(b, dtype=float) for b in family.bounds(np.nanmean(errors, axis=0)))
-    mask = np.isfinite(errors)
-    y = np.where(mask, errors, 0.0)
-    n_rep, p = errors.shape[0], family.n_params
-    theta = np.tile(np.clip(start, lo, hi), (n_rep, 1))
+    errs = np.atleast_2d(np.asarray(errors, dtype=float))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(errs, axis=0)
+    lo, hi = (np.asarray(b, dtype=float) for b in family.bounds(mean[np.isfinite(mean)]))
+    return refit_rows(family, np.asarray(sizes, dtype=float), errs, np.asarray(start, dtype=float),
+                      lo, hi, scale=scale, loss=loss, f_scale=f_scale, max_iter=max_iter)
 
-    def resid(t: FloatArray) -> FloatArray:
-        return np.where(mask, _residuals(family, sizes, y, t, scale), 0.0)
-
-    def weights(r: FloatArray) -> FloatArray:
-        z = (r / f_scale) ** 2
-        if loss == "huber":
-            return np.where(z <= 1.0, 1.0, 1.0 / np.sqrt(np.maximum(z, 1.0)))
-        if loss == "soft_l1":
-            return 1.0 / np.sqrt(1.0 + z)
-        return np.ones_like(r)
-
-    def cost(r: FloatArray) -> FloatArray:
-        z = (r / f_scale) ** 2
-        if loss == "huber":
-            rho = np.where(z <= 1.0, z, 2.0 * np.sqrt(z) - 1.0)
-        elif loss == "soft_l1":
-            rho = 2.0 * (np.sqrt(1.0 + z) - 1.0)
-        else:
-            rho = z
-        return np.asarray(np.sum(rho, axis=1) * f_scale**2)
-
-    r = resid(theta)
-    c = cost(r)
-    lam = np.full(n_rep, 1e-3)
-    active = np.ones(n_rep, dtype=bool)
-    eye = np.eye(p)
-    with np.errstate(all="ignore"):
-        for _ in range(max_iter):
-            h = 1e-7 * np.maximum(np.abs(theta), 1e-2)
-            h = np.where(theta + h > hi, -h, h)
-            jac = np.empty(r.shape + (p,))
-            for j in range(p):
-                shifted = theta.copy()
-                shifted[:, j] += h[:, j]
-                jac[:, :, j] = (resid(shifted) - r) / h[:, j, None]
-            w = weights(r)
-            a = np.einsum("rmi,rm,rmj->rij", jac, w, jac)
-            g = np.einsum("rmi,rm,rm->ri", jac, w, r)
-            d = np.maximum(np.einsum("rii->ri", a), 1e-12)
-            try:
-                step = -np.linalg.solve(a + lam[:, None, None] * d[:, :, None] * eye, g[..., None])[..., 0]
-            except np.linalg.LinAlgError:
-                break
-            proposal = np.clip(theta + np.nan_to_num(step), lo, hi)
-            r_new = resid(proposal)
-            c_new = cost(r_new)
-            accept = active & (c_new < c)
-            small_step = np.all(np.abs(proposal - theta) <= 1e-6 * (np.abs(theta) + 1e-6), axis=1)
-            settled = accept & (((c - c_new) <= 1e-6 * np.maximum(c, 1e-300)) | small_step)
-            theta[accept], r[accept], c[accept] = proposal[accept], r_new[accept], c_new[accept]
-            lam = np.where(accept, lam / 3.0, lam * 2.0)
-            active &= ~settled & (lam < 1e10)
-            if not active.any():
-                break
-        for i in np.flatnonzero(active):
-            yi, mi = errors[i][mask[i]], sizes[mask[i]]
-            try:
-                res = least_squares(
-                    lambda t, m=mi, y=yi: _residuals(family, m, y, t, scale), theta[i], bounds=(lo, hi),
-                    jac=_jacobian(family, mi, yi, scale, hi), method="trf", loss=loss,
-                    f_scale=f_scale, x_scale="jac", max_nfev=200 * p, ftol=1e-6, xtol=1e-6, gtol=1e-8,
-                )
-                theta[i] = res.x
-            except ValueError:
-                theta[i] = np.nan
-        final = resid(np.nan_to_num(theta))
-    bad = ~np.all(np.isfinite(theta), axis=1) | (np.max(np.abs(final), axis=1) >= _PENALTY)
-    theta[bad] = np.nan
-    return theta

@@ -12,7 +12,8 @@ import pandas as pd
 
 from consilience._results import Provenance, Summary, json_safe
 from consilience._validation import as_float_vector
-from consilience.curves._data import Direction, to_score
+from consilience.curves._data import Direction, to_error, to_score
+from consilience.curves.calibration import BandCalibration
 from consilience.curves.families import FAMILIES, FloatArray
 from consilience.curves.fitting import FamilyFit
 from consilience.errors import InputError
@@ -107,6 +108,11 @@ class CurveFit:
     provenance : Provenance
         Method, anchors, dropped rows, options, input hash, version; ``k`` is the number of
         anchors.
+    band : {"calibrated", "bootstrap"}
+        Whether :meth:`draws` (and so every band and interval) is stretched by ``calibration``
+        for the extrapolation distance, or is the plain bootstrap.
+    calibration : BandCalibration or None
+        The inflation factors (None for ``band="bootstrap"``).
     """
 
     method: Literal["ensemble", "select"]
@@ -128,6 +134,8 @@ class CurveFit:
     boot_params: Mapping[str, FloatArray]
     flags: Mapping[str, str]
     provenance: Provenance
+    band: Literal["calibrated", "bootstrap"] = "bootstrap"
+    calibration: BandCalibration | None = None
 
     # -- prediction ---------------------------------------------------------------------------
 
@@ -154,12 +162,25 @@ class CurveFit:
         params = {n: np.asarray(self._fit(n).params) for n in self.chosen}
         return to_score(self._error(x, params), self.direction, self.perfect_score)
 
-    def draws(self, sizes: Any) -> FloatArray:
-        """Model-averaged bootstrap draws of the predicted score, shape ``(n_boot_ok, len(sizes))``.
+    def band_inflation(self, sizes: Any) -> FloatArray:
+        """Conformal factor :math:`k` of the calibrated band at ``sizes`` (1 for
+        ``band="bootstrap"`` and within the measured range)."""
+        x = self._sizes(sizes)
+        if self.calibration is None:
+            return np.ones(x.size)
+        return self.calibration.factor(self.level, x / self.current_size, self.sizes.size)
+
+    def draws(self, sizes: Any, *, calibrated: bool = True) -> FloatArray:
+        r"""Model-averaged bootstrap draws of the predicted score, shape ``(n_boot_ok, len(sizes))``.
 
         Each row is one chosen family's curve refitted to one bootstrap replicate; the families
         take disjoint blocks of replicates in proportion to their weights (largest remainders),
-        so the spread holds both the sampling noise and the families' disagreement.
+        so the spread holds both the sampling noise and the families' disagreement. With
+        ``calibrated`` (and ``band="calibrated"``) each side of the draws' median at each size is
+        stretched linearly so that the percentiles at ``level`` become the calibrated band
+        :math:`\tilde e \pm k (w_\pm + c\, e_n \log_2 r)` (:meth:`band_inflation` gives
+        :math:`k`; see :mod:`consilience.curves.calibration`), then clipped to the possible
+        scores; within the measured range the draws are unchanged.
         """
         x = self._sizes(sizes)
         n = self.n_boot_ok
@@ -172,13 +193,19 @@ class CurveFit:
             error = np.clip(FAMILIES[name].evaluate(x, params, self.scale), 0.0, self.max_error)
             rows.append(np.asarray(error, dtype=float).reshape(count, x.size))
             start += count
-        return to_score(np.concatenate(rows, axis=0), self.direction, self.perfect_score)
+        error = np.concatenate(rows, axis=0)
+        if calibrated and self.calibration is not None and n:
+            last = float(to_error(self.observed[-1], self.direction, self.perfect_score))
+            stretched = self.calibration.stretch(error, level=self.level, ratio=x / self.current_size,
+                                                 n_anchors=self.sizes.size, last_error=last)
+            error = np.clip(stretched, 0.0, self.max_error)
+        return to_score(error, self.direction, self.perfect_score)
 
     def predict(self, sizes: Any) -> pd.DataFrame:
         """Band around the extrapolated curve: columns ``size, estimate, ci_low, ci_high, level``.
 
         ``estimate`` is the (weighted) fit to the observed curve, the interval the percentiles of
-        :meth:`draws`.
+        :meth:`draws` (calibrated for the extrapolation distance unless ``band="bootstrap"``).
         """
         x = self._sizes(sizes)
         est = self.point(x)
@@ -246,6 +273,7 @@ class CurveFit:
             "scheme": self.scheme,
             "n_seeds": self.n_seeds,
             "n_boot_ok": self.n_boot_ok,
+            "band": self.band,
             "flags": dict(self.flags),
             "provenance": self.provenance.to_dict(),
         }
@@ -259,6 +287,8 @@ class CurveFit:
             ("held-back anchors", self.n_holdout),
             ("seeds", self.n_seeds),
             ("bootstrap", f"{self.n_boot_ok} replicates ({self.scheme})"),
+            ("band", "calibrated for extrapolation distance" if self.calibration is not None
+             else "plain bootstrap percentiles"),
             ("level", self.level),
             ("flags", ", ".join(self.flags) or "none"),
         ]
@@ -278,4 +308,3 @@ class CurveFit:
         from consilience.report.plots import learning_curve_plot
 
         return learning_curve_plot(self, ax, **options)
-
