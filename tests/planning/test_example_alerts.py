@@ -13,8 +13,9 @@ from consilience.design import power_meta, power_proportions
 from consilience.design.plan import pilot_components
 from consilience.errors import InputError
 from consilience.registry import Registry
+from consilience.registry.alerts import ALERT_COLUMNS, alerts
 from consilience.registry.analysis import leaderboard
-from consilience.registry.planning import ALERT_COLUMNS, alerts, apply_plan, plan_experiment
+from consilience.registry.planning import apply_plan, plan_experiment
 
 
 @pytest.fixture(scope="module")

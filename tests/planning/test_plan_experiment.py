@@ -14,11 +14,11 @@ from consilience.design import power_mcnemar, power_meta, power_proportions
 from consilience.design.plan import pilot_components
 from consilience.errors import InputError, SmallSampleWarning
 from consilience.registry import Registry
+from consilience.registry.alerts import alerts
 from consilience.registry.analysis import compare_experiment
 from consilience.registry.planning import (
     CURVE_COLUMNS,
     ExperimentPlan,
-    alerts,
     apply_plan,
     plan_experiment,
 )

@@ -132,7 +132,7 @@ def alerts_command(
     as_json: Json = False,
 ) -> None:
     """Underpowered planned or running experiments, and inconclusive finished comparisons."""
-    from consilience.registry.planning import alerts
+    from consilience.registry.alerts import alerts
 
     with _open(db) as reg:
         found = alerts(reg, power_threshold=threshold, metric=metric)

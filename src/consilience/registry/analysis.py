@@ -329,8 +329,9 @@ def update(registry: Registry, protocols: Sequence[str] | None = None) -> list[P
             continue
         digest = runs_hash(runs)
         latest = registry.latest_snapshot(name)
-        pooled: dict[str, Any] = dict(estimate=result.estimate, ci_low=result.ci_low, ci_high=result.ci_high,
-                      k=result.k, verdict=result.verdict)
+        pooled: dict[str, Any] = {"estimate": result.estimate, "ci_low": result.ci_low,
+                                  "ci_high": result.ci_high, "k": result.k,
+                                  "verdict": result.verdict}
         if latest is not None and latest.input_hash == digest:
             out.append(ProtocolUpdate(name, "unchanged", latest.id, digest, **pooled,
                                       n_deviations=len(deviations),

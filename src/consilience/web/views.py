@@ -367,7 +367,7 @@ def progress_figures(d: Dashboard) -> dict[str, SvgFigure]:
 
 
 def alerts_view(d: Dashboard, metric: str) -> dict[str, Any]:
-    """Experiments that need attention (:func:`consilience.registry.planning.alerts`).
+    """Experiments that need attention (:func:`consilience.registry.alerts.alerts`).
 
     Returns
     -------
@@ -377,7 +377,7 @@ def alerts_view(d: Dashboard, metric: str) -> dict[str, Any]:
         reason), ``power_threshold``, ``notes`` and ``error``.
     """
     def compute() -> Any:
-        from consilience.registry.planning import alerts
+        from consilience.registry.alerts import alerts
 
         return alerts(d.registry, metric=metric)
 
