@@ -19,61 +19,155 @@ from typing import Literal
 
 import numpy as np
 
-from consilience.pooling._linalg import Batch
+from consilience.pooling._linalg import (
+    PLANE_KEEP_V,
+    PLANE_KEEP_Y,
+    STUDY_MAJOR_FROM,
+    Batch,
+    study_major,
+)
 
 __all__ = [
-    "CompactQ", "Workspace", "fisher_scoring", "halve_step", "he_start", "log_lik", "q_stat",
-    "se_tau2", "wls_fit",
+    "CompactQ", "Workspace", "fisher_scoring", "fixed_effect", "halve_step", "he_start",
+    "heterogeneity", "log_lik", "log_lik_at_zero", "q_stat", "se_tau2", "study_sums", "wls_fit",
 ]
 
 Kind = Literal["ML", "REML", "EB"]
-_COMPACT_BELOW = 0.85  # re-gather the working rows once fewer than this share are still needed
+_COMPACT_BELOW = 0.7  # re-gather the working rows once fewer than this share are still needed
+_PW_BLOCK = 128  # numpy's PW_BLOCKSIZE
+
+
+def study_sums(a: np.ndarray) -> np.ndarray:
+    """Column sums of a (studies, analyses) array, bit for bit equal to ``a.T.sum(axis=1)``.
+
+    numpy sums the short contiguous rows of an (analyses, studies) array by pairwise summation,
+    one call per row: eight running sums over the studies taken eight at a time, combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the remaining ``k % 8`` added in
+    turn (fewer than 8 studies: added in turn; more than 128: split in two halves at a multiple
+    of 8, recursively). This performs the same additions in the same order on whole rows of
+    analyses, which vectorises across analyses.
+    """
+    return _pairwise(a, 0, a.shape[0])
+
+
+def _pairwise(a: np.ndarray, lo: int, n: int) -> np.ndarray:
+    if n < 8:
+        res = a[lo].copy() if n else np.zeros(a.shape[1])
+        for i in range(lo + 1, lo + n):
+            res += a[i]
+        return res
+    if n <= _PW_BLOCK:
+        end = lo + n - n % 8
+        r = a[lo:lo + 8].copy()
+        for i in range(lo + 8, end, 8):
+            r += a[i:i + 8]
+        r = r[0::2] + r[1::2]
+        r = r[0::2] + r[1::2]
+        res = r[0] + r[1]
+        for i in range(end, lo + n):
+            res += a[i]
+        return np.asarray(res)
+    n2 = n // 2
+    n2 -= n2 % 8
+    return np.asarray(_pairwise(a, lo, n2) + _pairwise(a, lo + n2, n - n2))
+
+
+def _compact_rows(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``a[rows]`` written over the front of ``a`` itself (``rows`` increasing)."""
+    n = rows.size
+    out = a.reshape(-1)[: n * a.shape[1]].reshape(n, a.shape[1])
+    # row i moves from rows[i] >= i to i: fancy indexing reads all of a[rows] before writing
+    out[...] = a[rows]
+    return out
+
+
+def _compact_columns(a: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``a[:, rows]`` written over the front of ``a``'s own buffer, one study at a time.
+
+    Study ``j`` lands at ``[j n, (j + 1) n)`` of the flat buffer, never after where its own
+    values are read from (``j N + rows[i] >= j n + i``), so the rows of earlier studies are
+    complete before they are overwritten; numpy copies a row through a temporary where the
+    new and old positions of one study overlap.
+    """
+    k, n = a.shape[0], rows.size
+    flat = a.reshape(-1) if a.flags.c_contiguous else None
+    if flat is None:
+        raise ValueError("internal: column compaction needs a contiguous array")
+    out = flat[: k * n].reshape(k, n)
+    for j in range(k):
+        np.take(a[j], rows, out=out[j], mode="clip")
+    return out
 
 
 class _Rows:
     """Effects and variances (infinite in padding) of the analyses still being worked on.
 
-    Rows leave with :meth:`keep`, which copies the survivors into the other of two buffers
-    (a copy within one buffer would overlap); the arrays passed in are never written. ``w`` and
-    ``tmp`` are scratch arrays of the current size.
+    The arrays are (analyses, studies), or (studies, analyses) when ``by_study``; the kernels
+    reach them only through :meth:`at`, :meth:`sums` and :meth:`keep`, and both layouts give
+    the same numbers to the last bit. Rows leave with :meth:`keep`: the first copies the survivors
+    out of the arrays passed in (which are never written), later ones move them to the front of
+    that copy in place, and once few are left the arrays return to the (analyses, studies) layout.
+    ``w`` and ``tmp`` are scratch arrays of the current shape, views of flat buffers.
     """
 
-    def __init__(self, y: np.ndarray, v_inf: np.ndarray, w: np.ndarray | None = None,
-                 tmp: np.ndarray | None = None) -> None:
-        self.y, self.v = y, v_inf
-        self._buffers: list[tuple[np.ndarray, np.ndarray]] = []
-        self._current = -1  # which buffer holds y and v; -1: the arrays passed in
-        self._w = np.empty_like(v_inf) if w is None else w
-        self._tmp = np.empty_like(v_inf) if tmp is None else tmp
+    def __init__(self, y: np.ndarray, v_inf: np.ndarray, by_study: bool,
+                 w: np.ndarray | None = None, tmp: np.ndarray | None = None,
+                 keep_into: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.y, self.v, self.by_study = y, v_inf, by_study
+        self._own = False  # True once y and v are copies this object may overwrite
+        self._keep_into = keep_into  # flat buffers for the first copy (else fresh arrays)
+        self._w = np.empty(v_inf.size) if w is None else w
+        self._tmp = np.empty(v_inf.size) if tmp is None else tmp
 
     @property
     def n(self) -> int:
-        return int(self.y.shape[0])
+        return int(self.y.shape[1 if self.by_study else 0])
 
     @property
     def w(self) -> np.ndarray:
-        return self._w[: self.n]
+        return self._w[: self.y.size].reshape(self.y.shape)
 
     @property
     def tmp(self) -> np.ndarray:
-        return self._tmp[: self.n]
+        return self._tmp[: self.y.size].reshape(self.y.shape)
+
+    def at(self, x: np.ndarray) -> np.ndarray:
+        """A per-analysis vector shaped to broadcast against the study arrays."""
+        return x[None, :] if self.by_study else x[:, None]
+
+    def sums(self, a: np.ndarray) -> np.ndarray:
+        """Per-analysis sums over the studies of ``a`` (numpy's pairwise order either way)."""
+        return study_sums(a) if self.by_study else np.asarray(a.sum(axis=1))
 
     def keep(self, rows: np.ndarray) -> None:
         """Keep only ``rows`` (increasing positions in the current arrays)."""
         n = rows.size
-        target = 0 if self._current != 0 else 1
-        if len(self._buffers) <= target:
-            self._buffers.append((np.empty((n, self.y.shape[1])), np.empty((n, self.y.shape[1]))))
-        by, bv = self._buffers[target]
-        new_y, new_v = by[:n], bv[:n]
-        np.take(self.y, rows, axis=0, out=new_y)
-        np.take(self.v, rows, axis=0, out=new_v)
-        self.y, self.v, self._current = new_y, new_v, target
+        if self.by_study and n < STUDY_MAJOR_FROM:  # few left: per-analysis sums are cheaper
+            self.y = np.ascontiguousarray(np.take(self.y, rows, axis=1).T)
+            self.v = np.ascontiguousarray(np.take(self.v, rows, axis=1).T)
+            self.by_study, self._own = False, False
+            return
+        if not self._own:  # the first keep copies out of the caller's arrays
+            axis = 1 if self.by_study else 0
+            if self._keep_into is None:
+                self.y = np.take(self.y, rows, axis=axis)
+                self.v = np.take(self.v, rows, axis=axis)
+            else:
+                shape = (self.y.shape[0], n) if self.by_study else (n, self.y.shape[1])
+                size = shape[0] * shape[1]
+                by, bv = (b[:size].reshape(shape) for b in self._keep_into)
+                self.y = np.take(self.y, rows, axis=axis, out=by, mode="clip")
+                self.v = np.take(self.v, rows, axis=axis, out=bv, mode="clip")
+            self._own = True
+        elif self.by_study:
+            self.y, self.v = _compact_columns(self.y, rows), _compact_columns(self.v, rows)
+        else:
+            self.y, self.v = _compact_rows(self.y, rows), _compact_rows(self.v, rows)
 
     def weights(self, tau2: np.ndarray) -> np.ndarray:
         """``w = 1 / (v + tau²)`` into the scratch buffer."""
         w = self.w
-        np.add(self.v, tau2[:, None], out=w)
+        np.add(self.v, self.at(tau2), out=w)
         np.divide(1.0, w, out=w)
         return w
 
@@ -82,37 +176,54 @@ class _Rows:
 
         The residuals of padding cells are ``-b`` instead of 0; their weight is 0.
         """
-        s1 = w.sum(axis=1)
+        s1 = self.sums(w)
         tmp = self.tmp
         np.multiply(w, self.y, out=tmp)
-        beta = (1.0 / s1) * tmp.sum(axis=1)
-        np.subtract(self.y, beta[:, None], out=tmp)
+        beta = (1.0 / s1) * self.sums(tmp)
+        np.subtract(self.y, self.at(beta), out=tmp)
         return s1, beta, tmp
 
     def rss(self, w: np.ndarray, resid: np.ndarray) -> np.ndarray:
         """``sum(w resid²)``, overwriting ``resid``."""
         np.square(resid, out=resid)
         np.multiply(w, resid, out=resid)
-        return np.asarray(resid.sum(axis=1))
+        return self.sums(resid)
 
 
 class Workspace:
-    """A batch and two scratch arrays of its shape, shared by the kernels of one stage.
+    """A batch, the layout its kernels use, and two scratch buffers, shared by one stage.
 
     Parameters
     ----------
     batch : Batch
-        Intercept-only batch.
+        Intercept-only batch. From 512 analyses of at most 256 studies the kernels work on the
+        batch's (studies, analyses) copies, :attr:`Batch.by_study`.
     """
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
-        self.w = np.empty_like(batch.v)
-        self.tmp = np.empty_like(batch.v)
+        self.by_study = batch.study_major
+        self.w, self.tmp = batch.scratch
+        # the mask as booleans; None when there is no padding (the kernels then skip it)
+        self.present: np.ndarray | None = None
+        self.absent: np.ndarray | None = None
+        if batch.complete:
+            pass
+        elif self.by_study:
+            self.present, self.absent = batch.by_study.present, batch.by_study.absent
+        else:
+            self.present = batch.mask > 0
+            self.absent = ~self.present
 
-    def rows(self, centred: bool) -> _Rows:
+    def rows(self, centred: bool, *, compacting: bool = False) -> _Rows:
+        """The batch's rows; ``compacting``: the caller will drop rows (into the arena)."""
         b = self.batch
-        return _Rows(b.ymc if centred else b.y, b.v_inf, self.w, self.tmp)
+        keep_into = (b.arena[PLANE_KEEP_Y], b.arena[PLANE_KEEP_V]) if compacting else None
+        if self.by_study:
+            cols = b.by_study
+            return _Rows(cols.ymc if centred else cols.y, cols.v_inf, True, self.w, self.tmp,
+                         keep_into)
+        return _Rows(b.ymc if centred else b.y, b.v_inf, False, self.w, self.tmp, keep_into)
 
 
 def halve_step(t: np.ndarray, adj: np.ndarray) -> None:
@@ -133,30 +244,37 @@ def halve_step(t: np.ndarray, adj: np.ndarray) -> None:
 
 def he_start(ws: Workspace) -> np.ndarray:
     """The untruncated Hedges estimate, ``(y'Py - tr(PV)) / (k - 1)`` with the OLS ``P``."""
-    batch, tmp = ws.batch, ws.tmp
-    mask = batch.mask
+    batch = ws.batch
+    rows = ws.rows(centred=True)
+    tmp = rows.tmp
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / mask.sum(axis=1)
-        beta = inv * batch.ymc.sum(axis=1)
-        np.subtract(batch.ymc, beta[:, None], out=tmp)
+        inv = 1.0 / batch.k  # the mask's row sums, exactly
+        beta = inv * rows.sums(rows.y)
+        np.subtract(rows.y, rows.at(beta), out=tmp)
         np.square(tmp, out=tmp)
-        np.multiply(mask, tmp, out=tmp)
-        rss = tmp.sum(axis=1)
-        np.multiply(mask, batch.v, out=tmp)
-        sdv = tmp.sum(axis=1)
+        if ws.present is not None:
+            np.multiply(ws.present, tmp, out=tmp)
+        rss = rows.sums(tmp)
+        if ws.present is None:
+            sdv = rows.sums(rows.v)
+        else:
+            tmp.fill(0.0)
+            np.copyto(tmp, rows.v, where=ws.present)
+            sdv = rows.sums(tmp)
         tr_pv = sdv - inv * sdv
         return np.asarray((rss - tr_pv) / (batch.k - 1).astype(float))
 
 
-def _trace_pp(w: np.ndarray, s1: np.ndarray, tmp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``tr(P)`` and ``tr(PP)`` for weights ``w`` with row sums ``s1``; overwrites ``tmp``."""
+def _trace_pp(rows: _Rows, w: np.ndarray, s1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``tr(P)`` and ``tr(PP)`` for weights ``w`` with sums ``s1``; overwrites ``rows.tmp``."""
+    tmp = rows.tmp
     inv = 1.0 / s1
     np.square(w, out=tmp)
-    s2 = tmp.sum(axis=1)
-    tr_p = s1 - inv * s2
+    s2 = rows.sums(tmp)
     sa = inv * s2
-    np.power(w, 3, out=tmp)
-    tr_pp = s2 - 2.0 * (inv * tmp.sum(axis=1)) + sa * sa
+    tr_p = s1 - sa
+    np.multiply(tmp, w, out=tmp)  # w³ as (w²)·w: a tenth of the cost of pow(w, 3)
+    tr_pp = s2 - 2.0 * (inv * rows.sums(tmp)) + sa * sa
     return tr_p, tr_pp
 
 
@@ -195,8 +313,8 @@ def fisher_scoring(
     converged = np.ones(m, dtype=bool)
     idx = np.arange(m)  # the analyses still iterating
     # Working rows: a superset of ``idx`` (``sel`` picks them out; None when equal). Stopped
-    # analyses stay in the arrays, computed but ignored, until fewer than 85% are needed.
-    rows = ws.rows(centred=True)
+    # analyses stay in the arrays, computed but ignored, until fewer than 70% are needed.
+    rows = ws.rows(centred=True, compacting=True)
     sel: np.ndarray | None = None
     t_rows = tau2.copy()
     k = batch.k
@@ -210,31 +328,34 @@ def fisher_scoring(
             else:
                 np.multiply(w, resid, out=resid)
                 np.square(resid, out=resid)
-                ypp = resid.sum(axis=1)
+                ypp = rows.sums(resid)
                 if kind == "ML":
                     np.square(w, out=resid)
-                    adj = (ypp - s1) / resid.sum(axis=1)
+                    adj = (ypp - s1) / rows.sums(resid)
                 else:
-                    tr_p, tr_pp = _trace_pp(w, s1, resid)
+                    tr_p, tr_pp = _trace_pp(rows, w, s1)
                     adj = (ypp - tr_p) / tr_pp
-        t = t_rows if sel is None else t_rows[sel]
-        if sel is not None:
-            adj = adj[sel]
+        if sel is None:
+            t = t_rows
+        else:
+            t, adj = t_rows[sel], adj[sel]
         adj[np.isnan(adj)] = 0.0
-        halve_step(t, adj)
         new = t + adj
-        tau2[idx] = new
-        iterations[idx] = step
+        if (new < 0.0).any():
+            halve_step(t, adj)
+            new = t + adj
         if step > maxiter:  # metafor checks the count after every step
-            converged[idx] = False
+            tau2[idx], iterations[idx], converged[idx] = new, step, False
             break
         moving = np.abs(t - new) > threshold
         if sel is None:
             t_rows = new
         else:
             t_rows[sel] = new
-        if moving.all():
+        if moving.all():  # results are written when an analysis stops
             continue
+        done = np.flatnonzero(~moving)
+        tau2[idx[done]], iterations[idx[done]] = new[done], step
         keep = np.flatnonzero(moving)
         idx = idx[keep]
         if idx.size == 0:
@@ -252,18 +373,15 @@ def log_lik(ws: Workspace, tau2: np.ndarray, reml: bool) -> np.ndarray:
     rows = ws.rows(centred=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         vt = rows.w
-        np.add(batch.v_inf, tau2[:, None], out=vt)
+        np.add(rows.v, rows.at(tau2), out=vt)
         logv = np.log(vt, out=rows.tmp)
-        np.copyto(logv, 0.0, where=batch.mask == 0)
-        logv_sum = logv.sum(axis=1)
+        if ws.absent is not None:
+            np.copyto(logv, 0.0, where=ws.absent)
+        logv_sum = rows.sums(logv)
         w = np.divide(1.0, vt, out=vt)
         s1, _, resid = rows.fit(w)
         rss = rows.rss(w, resid)
-        if reml:
-            logdet = np.log(s1)
-            return np.asarray(-0.5 * (batch.k - 1) * np.log(2 * np.pi) - 0.5 * logv_sum
-                              - 0.5 * logdet - 0.5 * rss)
-        return np.asarray(-0.5 * batch.k * np.log(2 * np.pi) - 0.5 * logv_sum - 0.5 * rss)
+        return _log_lik_value(batch.k, logv_sum, s1, rss, reml)
 
 
 def se_tau2(ws: Workspace, tau2: np.ndarray, kind: Kind, df: np.ndarray) -> np.ndarray:
@@ -273,27 +391,79 @@ def se_tau2(ws: Workspace, tau2: np.ndarray, kind: Kind, df: np.ndarray) -> np.n
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind == "ML":
             np.square(w, out=rows.tmp)
-            return np.asarray(np.sqrt(2.0 / rows.tmp.sum(axis=1)))
+            return np.asarray(np.sqrt(2.0 / rows.sums(rows.tmp)))
         if kind == "REML":
-            return np.asarray(np.sqrt(2.0 / _trace_pp(w, w.sum(axis=1), rows.tmp)[1]))
-        return np.asarray(np.sqrt(2 * ws.batch.k**2 / df / w.sum(axis=1) ** 2))
+            return np.asarray(np.sqrt(2.0 / _trace_pp(rows, w, rows.sums(w))[1]))
+        return np.asarray(np.sqrt(2 * ws.batch.k**2 / df / rows.sums(w) ** 2))
 
 
 def wls_fit(
     ws: Workspace, tau2: np.ndarray, centred: bool, *, keep_weights: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Weighted least squares with weights ``w = 1 / (v + tau²)``.
 
     Returns ``(b, sum(w), sum(w (y - b)²), w)``; ``1 / sum(w)`` is the variance of ``b``. ``w``
-    is a scratch array, overwritten by the next kernel, unless ``keep_weights``.
+    is a fresh (analyses, studies) array with ``keep_weights``, else None.
     """
     rows = ws.rows(centred)
     if keep_weights:
-        rows = _Rows(rows.y, rows.v, np.empty_like(rows.v), ws.tmp)
+        rows = _Rows(rows.y, rows.v, rows.by_study, None, ws.tmp)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = rows.weights(np.asarray(tau2, dtype=float))
         s1, beta, resid = rows.fit(w)
-        return beta, s1, rows.rss(w, resid), w
+        rss = rows.rss(w, resid)
+    if not keep_weights:
+        return beta, s1, rss, None
+    return beta, s1, rss, np.ascontiguousarray(w.T) if rows.by_study else w
+
+
+def fixed_effect(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sum(w)``, ``sum(w (y - b)²)`` and ``sum(w²)`` of the fit with ``w = 1/v`` (centred y).
+
+    Computed once per batch (kept in ``batch.cache``): the ll0 check of ML/REML (the
+    likelihood at tau² = 0) and Cochran's Q both need it, with the same operations as
+    :func:`log_lik` and :func:`wls_fit` perform at tau² = 0.
+    """
+    cached = ws.batch.cache.get("fixed_effect")
+    if cached is None:
+        rows = ws.rows(centred=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            w = rows.weights(np.zeros(rows.n))
+            s1, _, resid = rows.fit(w)
+            rss = rows.rss(w, resid)
+            np.square(w, out=w)
+            cached = ws.batch.cache["fixed_effect"] = (s1, rss, rows.sums(w))
+    return cached
+
+
+def log_lik_at_zero(ws: Workspace, reml: bool) -> np.ndarray:
+    """:func:`log_lik` at tau² = 0, from :func:`fixed_effect` (the same numbers)."""
+    batch = ws.batch
+    rows = ws.rows(centred=True)
+    s1, rss, _ = fixed_effect(ws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logv = np.add(rows.v, 0.0, out=rows.tmp)
+        np.log(logv, out=logv)
+        if ws.absent is not None:
+            np.copyto(logv, 0.0, where=ws.absent)
+        logv_sum = rows.sums(logv)
+        return _log_lik_value(batch.k, logv_sum, s1, rss, reml)
+
+
+def _log_lik_value(k: np.ndarray, logv_sum: np.ndarray, s1: np.ndarray, rss: np.ndarray,
+                   reml: bool) -> np.ndarray:
+    if reml:
+        logdet = np.log(s1)
+        return np.asarray(-0.5 * (k - 1) * np.log(2 * np.pi) - 0.5 * logv_sum
+                          - 0.5 * logdet - 0.5 * rss)
+    return np.asarray(-0.5 * k * np.log(2 * np.pi) - 0.5 * logv_sum - 0.5 * rss)
+
+
+def heterogeneity(ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
+    """Cochran's Q (``sum(w (y - b)²)`` with ``w = 1/v``) and ``tr(P)`` of the fixed-effect fit."""
+    s1, rss, s2 = fixed_effect(ws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return rss, s1 - (1.0 / s1) * s2
 
 
 def q_stat(ws: Workspace, tau2: np.ndarray, centred: bool) -> np.ndarray:
@@ -306,7 +476,7 @@ class CompactQ:
 
     ``CompactQ(batch, rows)(x, idx)`` returns ``Q(x)`` for analyses ``rows[idx]``. The data of
     the problems still searched are kept as compact arrays, re-gathered only when fewer than
-    85% of them are still needed, instead of being gathered from the whole batch at every
+    70% of them are still needed, instead of being gathered from the whole batch at every
     evaluation.
 
     Parameters
@@ -320,10 +490,15 @@ class CompactQ:
     """
 
     def __init__(self, batch: Batch, rows: np.ndarray, centred: bool) -> None:
-        y = batch.ymc if centred else batch.y
         self._idx = np.arange(rows.size)
         self._x = np.zeros(rows.size)
-        self._rows = _Rows(y[rows], batch.v_inf[rows])
+        if study_major(rows.size, batch.v.shape[1]):
+            cols = batch.by_study
+            y = cols.ymc if centred else cols.y
+            self._rows = _Rows(np.take(y, rows, axis=1), np.take(cols.v_inf, rows, axis=1), True)
+        else:
+            y = batch.ymc if centred else batch.y
+            self._rows = _Rows(y[rows], batch.v_inf[rows], False)
 
     def __call__(self, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)

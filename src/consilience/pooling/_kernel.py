@@ -98,10 +98,7 @@ def _heterogeneity(batch: Batch, method: str) -> tuple[np.ndarray, ...]:
     df = (batch.k - batch.p).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         if batch.p == 1:
-            ws = _intercept.Workspace(batch)
-            _, s1, rss, w = _intercept.wls_fit(ws, np.zeros(batch.k.size), centred=True)
-            np.square(w, out=w)
-            tr_p = s1 - (1.0 / s1) * w.sum(axis=1)
+            rss, tr_p = _intercept.heterogeneity(_intercept.Workspace(batch))
         else:
             w = batch.mask / batch.v
             fit = wls(batch.ymc, w, batch.X)
@@ -205,7 +202,7 @@ def fit_batch(batch: Batch, method: str, test: Test, level: float, tau2_fit: Tau
     saturated = batch.k <= p
     i2 = np.where(saturated, 0.0, i2)
     h2 = np.where(saturated, 1.0, h2)
-    if not omnibus:
+    if not omnibus or w is None:
         weights = np.empty((m, 0))
     elif p > 1:
         weights = 100 * w / w.sum(axis=1, keepdims=True)

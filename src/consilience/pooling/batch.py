@@ -37,22 +37,26 @@ BATCH_COLUMNS = [
 ]
 
 
-def pad_groups(codes: np.ndarray, n_groups: int, *values: np.ndarray) -> tuple[np.ndarray, ...]:
+def pad_groups(codes: np.ndarray, n_groups: int, *values: np.ndarray,
+               counts: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Scatter rows into (n_groups, k_max) arrays by group code, keeping row order within groups.
 
-    Returns the padded arrays followed by the 0/1 mask. No Python loop over groups or rows; rows
+    Returns the padded arrays followed by the 0/1 mask (a read-only broadcast of 1.0 when no
+    group needs padding). No Python loop over groups or rows; rows
     that already come grouped in order (the usual layout of a results table) are not sorted, and
-    groups that all have the same size are a reshape.
+    groups that all have the same size are a reshape (of the inputs themselves when they are
+    float arrays in group order: treat the results as read-only).
     """
-    counts = np.bincount(codes, minlength=n_groups)
+    if counts is None:
+        counts = np.bincount(codes, minlength=n_groups)
     k_max = int(counts.max()) if counts.size else 0
     ordered = codes.size < 2 or bool(np.all(codes[1:] >= codes[:-1]))
     order = None if ordered else np.argsort(codes, kind="stable")
     sorted_codes = codes if order is None else codes[order]
     if counts.size and bool(np.all(counts == k_max)):
-        out = [np.array(arr if order is None else arr[order], dtype=float).reshape(n_groups, k_max)
+        out = [np.asarray(arr if order is None else arr[order], dtype=float).reshape(n_groups, k_max)
                for arr in values]
-        return (*out, np.ones((n_groups, k_max)))
+        return (*out, np.broadcast_to(1.0, (n_groups, k_max)))
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     flat = sorted_codes * k_max + (np.arange(codes.size) - starts[sorted_codes])
     out = []
@@ -123,22 +127,22 @@ def meta_analyze_many(
     neg = np.flatnonzero(v <= 0)
     if neg.size:
         raise InputError(f"'{vi}' must be > 0; got {v[neg[0]]} at {describe_rows(neg)}. Pass sampling variances (SE²).")
-    if frame[by_cols].isna().any(axis=None):
-        bad = np.flatnonzero(frame[by_cols].isna().any(axis=1).to_numpy())
-        raise InputError(f"grouping column(s) {by_cols} have missing values at {describe_rows(bad)}. Fill or drop them.")
     keys = frame[by_cols].reset_index(drop=True)
-    codes_all, uniques = _group_codes(keys)
+    if _has_missing(keys):
+        bad = np.flatnonzero(keys.isna().any(axis=1).to_numpy())
+        raise InputError(f"grouping column(s) {by_cols} have missing values at {describe_rows(bad)}. Fill or drop them.")
+    codes_all, uniques, k = _group_codes(keys)
     n_groups = len(uniques)
     drop = np.isnan(y) | np.isnan(v)
     dropped_per_group = np.bincount(codes_all[drop], minlength=n_groups)
     if drop.any():
         warnings.warn(f"{int(drop.sum())} of {y.size} rows dropped (missing {yi} or {vi}) across "
                       f"{int((dropped_per_group > 0).sum())} group(s).", DataDroppedWarning, stacklevel=2)
-    if drop.any():
         keep = ~drop
         codes_all, y, v = codes_all[keep], y[keep], v[keep]
-    Y, V, mask = pad_groups(codes_all, n_groups, y, v)
-    k = np.bincount(codes_all, minlength=n_groups)
+        k = k - dropped_per_group
+    Y, V, mask = pad_groups(codes_all, n_groups, y, v, counts=k)
+    del codes_all  # released before the kernels allocate theirs
     empty = k == 0
     if empty.any():
         raise InputError(f"{int(empty.sum())} group(s) have no usable study, e.g. {uniques.iloc[np.flatnonzero(empty)[0]].to_dict()}. "
@@ -182,11 +186,44 @@ def meta_analyze_many(
         if isinstance(val, np.ndarray) and val.dtype.kind == "f" and bad_fit.any():
             cols[name] = np.where(bad_fit, np.nan, val)
     keys_out = uniques.reset_index(drop=True)
-    return pd.concat([keys_out, pd.DataFrame(cols, index=keys_out.index)], axis=1)
+    if set(keys_out.columns) & cols.keys():  # a key named like a result column: keep both
+        return pd.concat([keys_out, pd.DataFrame(cols, index=keys_out.index)], axis=1)
+    columns: dict[Any, Any] = dict(keys_out.items())
+    columns.update(cols)
+    return pd.DataFrame(columns, copy=False)
 
 
-def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+def _has_missing(keys: pd.DataFrame) -> bool:
+    """Whether any grouping key is missing (integer and boolean columns never are)."""
+    if all(dt.kind in "iub" for dt in keys.dtypes):
+        return False
+    return bool(keys.isna().any(axis=None))
+
+
+def _group_codes(keys: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
+    """Group number of every row (groups in sorted key order), the keys and size of each group.
+
+    One numeric key column, the usual case, is coded without pandas' groupby: with one pass
+    when the rows already come sorted, else with a hash factorisation; both give groupby's
+    numbering (checked in the tests).
+    """
+    if keys.shape[1] == 1 and keys.dtypes.iloc[0].kind in "iuf":
+        name = keys.columns[0]
+        values = keys[name].to_numpy()
+        if values.size and bool(np.all(values[1:] >= values[:-1])):
+            first = np.empty(values.size, dtype=bool)
+            first[0] = True
+            np.not_equal(values[1:], values[:-1], out=first[1:])
+            starts = np.flatnonzero(first)
+            codes = np.cumsum(first)
+            codes -= 1
+            return (np.asarray(codes, dtype=np.intp), pd.DataFrame({name: values[starts]}),
+                    np.diff(starts, append=values.size))
+        hashed, found = pd.factorize(values, sort=True)
+        codes = np.asarray(hashed, dtype=np.intp)
+        return codes, pd.DataFrame({name: found}), np.bincount(codes, minlength=len(found))
     grouped = keys.groupby(list(keys.columns), sort=True, dropna=False)
-    codes = grouped.ngroup().to_numpy()
-    uniques = grouped.size().reset_index().drop(columns=[0, "size"], errors="ignore")
-    return codes, uniques
+    sizes = grouped.size()
+    uniques = sizes.reset_index().drop(columns=[0, "size"], errors="ignore")
+    return (np.asarray(grouped.ngroup().to_numpy(), dtype=np.intp), uniques,
+            np.asarray(sizes.to_numpy(), dtype=np.intp))

@@ -110,6 +110,9 @@ def estimate(batch: Batch, kind: Literal["ML", "REML", "EB"]) -> Tau2Fit:
         def log_lik(t: np.ndarray) -> np.ndarray:
             return _intercept.log_lik(ws, t, kind == "REML")
 
+        def log_lik0() -> np.ndarray:
+            return _intercept.log_lik_at_zero(ws, kind == "REML")
+
         def se_of(t: np.ndarray) -> np.ndarray:
             return _intercept.se_tau2(ws, t, kind, df)
     else:
@@ -120,12 +123,15 @@ def estimate(batch: Batch, kind: Literal["ML", "REML", "EB"]) -> Tau2Fit:
         def log_lik(t: np.ndarray) -> np.ndarray:
             return _log_lik(batch, t, kind == "REML")
 
+        def log_lik0() -> np.ndarray:
+            return log_lik(np.zeros(m))
+
         def se_of(t: np.ndarray) -> np.ndarray:
             return _se_tau2(batch, t, kind, df)
 
     boundary_reset = np.zeros(m, dtype=bool)
     if kind in ("ML", "REML"):
-        ll0 = log_lik(np.zeros(m))
+        ll0 = log_lik0()
         ll = log_lik(tau2)
         boundary_reset = converged & (ll0 - ll > LL_TOL) & (tau2 > THRESHOLD)
         tau2 = np.where(boundary_reset, 0.0, tau2)
