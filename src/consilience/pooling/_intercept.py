@@ -28,7 +28,7 @@ from consilience.pooling._linalg import (
 )
 
 __all__ = [
-    "CompactQ", "Workspace", "fisher_scoring", "fixed_effect", "halve_step", "he_start",
+    "CompactQ", "Workspace", "fisher_scoring", "fixed_effect", "fixed_effect_traces", "halve_step", "he_start",
     "heterogeneity", "log_lik", "log_lik_at_zero", "q_stat", "se_tau2", "study_sums", "wls_fit",
 ]
 
@@ -417,12 +417,12 @@ def wls_fit(
     return beta, s1, rss, np.ascontiguousarray(w.T) if rows.by_study else w
 
 
-def fixed_effect(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sum(w)``, ``sum(w (y - b)²)`` and ``sum(w²)`` of the fit with ``w = 1/v`` (centred y).
+def fixed_effect(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``sum(w)``, ``sum(w (y - b)²)``, ``sum(w²)`` and ``sum(w³)`` with ``w = 1/v`` (centred y).
 
-    Computed once per batch (kept in ``batch.cache``): the ll0 check of ML/REML (the
-    likelihood at tau² = 0) and Cochran's Q both need it, with the same operations as
-    :func:`log_lik` and :func:`wls_fit` perform at tau² = 0.
+    Computed once per batch (kept in ``batch.cache``): the DL estimate, the ll0 check of
+    ML/REML (the likelihood at tau² = 0) and Cochran's Q all need it, with the same
+    operations as :func:`log_lik` and :func:`wls_fit` perform at tau² = 0.
     """
     cached = ws.batch.cache.get("fixed_effect")
     if cached is None:
@@ -431,16 +431,28 @@ def fixed_effect(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             w = rows.weights(np.zeros(rows.n))
             s1, _, resid = rows.fit(w)
             rss = rows.rss(w, resid)
-            np.square(w, out=w)
-            cached = ws.batch.cache["fixed_effect"] = (s1, rss, rows.sums(w))
+            tmp = rows.tmp
+            np.square(w, out=tmp)
+            s2 = rows.sums(tmp)
+            np.multiply(tmp, w, out=tmp)
+            cached = ws.batch.cache["fixed_effect"] = (s1, rss, s2, rows.sums(tmp))
     return cached
+
+
+def fixed_effect_traces(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cochran's Q, ``tr(P)`` and ``tr(PP)`` of the fit with ``w = 1/v`` (as :func:`_trace_pp`)."""
+    s1, rss, s2, s3 = fixed_effect(ws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / s1
+        sa = inv * s2
+        return rss, s1 - sa, s2 - 2.0 * (inv * s3) + sa * sa
 
 
 def log_lik_at_zero(ws: Workspace, reml: bool) -> np.ndarray:
     """:func:`log_lik` at tau² = 0, from :func:`fixed_effect` (the same numbers)."""
     batch = ws.batch
     rows = ws.rows(centred=True)
-    s1, rss, _ = fixed_effect(ws)
+    s1, rss, _, _ = fixed_effect(ws)
     with np.errstate(divide="ignore", invalid="ignore"):
         logv = np.add(rows.v, 0.0, out=rows.tmp)
         np.log(logv, out=logv)
@@ -461,9 +473,7 @@ def _log_lik_value(k: np.ndarray, logv_sum: np.ndarray, s1: np.ndarray, rss: np.
 
 def heterogeneity(ws: Workspace) -> tuple[np.ndarray, np.ndarray]:
     """Cochran's Q (``sum(w (y - b)²)`` with ``w = 1/v``) and ``tr(P)`` of the fixed-effect fit."""
-    s1, rss, s2 = fixed_effect(ws)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return rss, s1 - (1.0 / s1) * s2
+    return fixed_effect_traces(ws)[:2]
 
 
 def q_stat(ws: Workspace, tau2: np.ndarray, centred: bool) -> np.ndarray:

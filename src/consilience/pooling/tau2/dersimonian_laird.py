@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from consilience.pooling import _intercept
 from consilience.pooling._linalg import trace_p, trace_p_a_p_b, wls
 from consilience.pooling.tau2._base import Batch, Tau2Fit, clip_tau2, df_resid
 
@@ -22,12 +23,16 @@ def estimate(batch: Batch) -> Tau2Fit:
 
     Validated against: metafor 3.8-1 ``rma(yi, vi, method="DL")``.
     """
-    w = batch.mask / batch.v
-    fit = wls(batch.ymc, w, batch.X)
-    tr_p = trace_p(w, batch.X, fit.inv)
     df = df_resid(batch)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau2 = clip_tau2((fit.rss - df) / tr_p)
+    if batch.p == 1:  # intercept only: sums shared with Cochran's Q (see _intercept.fixed_effect)
+        rss, tr_p, tr_pp = _intercept.fixed_effect_traces(_intercept.Workspace(batch))
+    else:
+        w = batch.mask / batch.v
+        fit = wls(batch.ymc, w, batch.X)
+        rss = fit.rss
+        tr_p = trace_p(w, batch.X, fit.inv)
         tr_pp = trace_p_a_p_b(w, batch.X, fit.inv)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau2 = clip_tau2((rss - df) / tr_p)
         se = np.sqrt((2 * df + 4 * tau2 * tr_p + 2 * tau2**2 * tr_pp) / tr_p**2)
     return Tau2Fit.closed_form(tau2, se)
