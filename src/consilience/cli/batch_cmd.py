@@ -38,6 +38,9 @@ def batch_command(
     test: str | None = typer.Option(
         None, "--test", help="z or knha (default z for meta, knha for compare)."),
     level: float = typer.Option(95.0, "--level", help="Confidence level in percent."),
+    backend: str | None = typer.Option(
+        None, "--backend", help="meta, REML: estimate tau² on torch or cupy (a GPU), numpy or "
+        "array-api-strict, through the array-API kernel (needs array-api-compat)."),
     baseline: str | None = typer.Option(None, "--baseline", help="compare: the reference arm."),
     candidate: str | None = typer.Option(None, "--candidate", help="compare: the arm under test."),
     metric: str | None = typer.Option(
@@ -68,7 +71,7 @@ def batch_command(
     out = batch(data, by=by_cols, analysis=analysis,  # type: ignore[arg-type]
                 engine=engine, scheduler=scheduler,  # type: ignore[arg-type]
                 npartitions=npartitions, yi=yi, vi=vi, method=method,
-                test=test, level=level, baseline=baseline,  # type: ignore[arg-type]
+                test=test, level=level, backend=backend, baseline=baseline,  # type: ignore[arg-type]
                 candidate=candidate, metric=metric)
     if output is not None:
         if _WRITERS[output.suffix.lower()] == "parquet":

@@ -184,6 +184,7 @@ def aggregate(
     seed_col: str = "seed",
     metric_col: str = "metric",
     value_col: str = "value",
+    backend: str | None = None,
 ) -> Aggregates:
     r"""Mean, median, interquartile mean and optimality gap per arm, with bootstrap intervals.
 
@@ -210,6 +211,12 @@ def aggregate(
         :class:`MetricSpec` overrides.
     arm_col, task_col, seed_col, metric_col, value_col : str
         Names of the core columns.
+    backend : {"torch", "cupy", "numpy", "array-api-strict"}, optional
+        Compute the statistics of each chunk of replicates with the array-API code of
+        :mod:`consilience.compare._bootstrap_device` on this backend (``"torch"``: a CUDA GPU
+        when PyTorch sees one; ``"cupy"``: the GPU). The replicates are drawn on the host by the
+        same generator, so intervals equal the default path's to floating-point tolerance.
+        Needs ``array-api-compat`` and the backend's package. Unset (default): numpy.
 
     Returns
     -------
@@ -254,10 +261,19 @@ def aggregate(
     use_arms = list(arms) if arms is not None else table.arms
     frame, tasks, note = common_tasks(table, use_arms)
     sets = score_sets(frame, tasks)
+    device = None
+    if backend is not None:
+        from consilience._backend import resolve_backend
+        from consilience.compare._bootstrap_device import replicate_fn
+
+        device = resolve_backend(backend)
     rows = []
     for arm in use_arms:
         ss = sets[arm]
-        fn, order = _replicate_fn(ss, wanted, g, sign)
+        if device is None:
+            fn, order = _replicate_fn(ss, wanted, g, sign)
+        else:
+            fn, order = replicate_fn(ss, wanted, g, sign, device)
         reps_values = bootstrap(ss, reps, arm_generator(seed, arm), fn, order)
         for stat in wanted:
             low, high = percentile_ci(reps_values[stat], lv)

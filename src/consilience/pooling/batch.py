@@ -80,6 +80,7 @@ def meta_analyze_many(
     test: TestKind = "z",
     level: float = 95,
     tau2_ci: bool = True,
+    backend: str | None = None,
 ) -> pd.DataFrame:
     """Fit one meta-analysis per group of ``frame`` in a single vectorised call.
 
@@ -94,6 +95,12 @@ def meta_analyze_many(
     method, test, level : see :class:`consilience.MetaAnalysis`.
     tau2_ci : bool
         Compute Q-profile intervals for tau² and I² (the costliest part; off for speed).
+    backend : {"torch", "cupy", "numpy", "array-api-strict"}, optional
+        Estimate tau² (REML only) with the array-API kernel of
+        :mod:`consilience.pooling.device` on this backend: ``"torch"`` runs on a CUDA GPU when
+        PyTorch sees one, ``"cupy"`` on the GPU. Needs ``array-api-compat`` and the backend's
+        package. The rest of the fit (one pass) and the Q-profile intervals stay on the CPU.
+        Unset (default): the numpy kernels. Numbers agree to floating-point tolerance.
 
     Returns
     -------
@@ -122,6 +129,9 @@ def meta_analyze_many(
     method_ = check_choice("method", method, METHODS, aliases=METHOD_ALIASES)
     test_ = check_choice("test", test, ("z", "knha"))
     lv = check_level(level)
+    if backend is not None and method_ != "REML":
+        raise InputError(f"backend={backend!r} estimates tau² by REML only; got method={method_!r}. "
+                         f"Use method='REML' or leave backend unset.")
     y = as_float_vector(yi, frame[yi])
     v = as_float_vector(vi, frame[vi])
     neg = np.flatnonzero(v <= 0)
@@ -150,7 +160,13 @@ def meta_analyze_many(
     batch = Batch.build(Y, V, mask)
     del Y, V  # the batch holds its own copies
     with np.errstate(all="ignore"):
-        tfit = ESTIMATORS[method_](batch)
+        if backend is None:
+            tfit = ESTIMATORS[method_](batch)
+        else:
+            from consilience._backend import resolve_backend
+            from consilience.pooling.device import reml_tau2
+
+            tfit = reml_tau2(batch, resolve_backend(backend))
     single = k == 1
     if single.any():
         warnings.warn(f"{int(single.sum())} group(s) have one study: tau² set to 0, no heterogeneity.",

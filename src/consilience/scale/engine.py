@@ -24,7 +24,7 @@ Engine = Literal["local", "dask"]
 
 def _options(analysis: str, given: dict[str, Any]) -> dict[str, Any]:
     """The keyword options of ``analysis``, checked; options of the other analysis refused."""
-    meta_only = {"yi": "yi", "vi": "vi", "tau2_ci": True}
+    meta_only = {"yi": "yi", "vi": "vi", "tau2_ci": True, "backend": None}
     compare_only = {"baseline": None, "candidate": None, "metric": None, "threshold": 0.0,
                     "rope": None, "measure": "MD"}
     method = check_choice("method", given["method"], METHODS, aliases=METHOD_ALIASES)
@@ -38,6 +38,9 @@ def _options(analysis: str, given: dict[str, Any]) -> dict[str, Any]:
         raise InputError(f"option(s) {stray} do not apply to analysis={analysis!r}. Drop them, or "
                          f"choose the analysis they belong to.")
     options = {name: given[name] for name in own} | common
+    if analysis == "meta" and options["backend"] is not None and method != "REML":
+        raise InputError(f"backend={options['backend']!r} estimates tau² by REML only; got "
+                         f"method={method!r}. Use method='REML' or drop the backend.")
     if analysis == "compare":
         missing = [name for name in ("baseline", "candidate") if not options[name]]
         if missing:
@@ -73,6 +76,7 @@ def batch(
     test: Literal["z", "knha"] | None = None,
     level: float = 95,
     tau2_ci: bool = True,
+    backend: str | None = None,
     baseline: str | None = None,
     candidate: str | None = None,
     metric: str | None = None,
@@ -105,6 +109,10 @@ def batch(
         input has; a DataFrame is split into one partition per 100,000 rows).
     yi, vi, tau2_ci :
         ``analysis="meta"`` only: effect-size and variance columns, Q-profile intervals.
+    backend : {"torch", "cupy", "numpy", "array-api-strict"}, optional
+        ``analysis="meta"`` with REML only: estimate tau² with the array-API kernel on this
+        backend (a GPU with ``"torch"`` or ``"cupy"``; with ``engine="dask"`` on the workers),
+        as in :func:`consilience.meta_analyze_many`. Default: the numpy kernels.
     method, test, level :
         tau² estimator, ``"z"`` or ``"knha"`` inference (default ``"z"`` for meta, ``"knha"``
         for compare) and confidence level.
@@ -156,7 +164,8 @@ def batch(
                         f"{type(data).__name__}.")
     spec: GroupAnalysis = ANALYSES[analysis_]
     options = _options(analysis_, {
-        "yi": yi, "vi": vi, "tau2_ci": tau2_ci, "method": method, "test": test, "level": level,
+        "yi": yi, "vi": vi, "tau2_ci": tau2_ci, "backend": backend, "method": method, "test": test,
+        "level": level,
         "baseline": baseline, "candidate": candidate, "metric": metric, "threshold": threshold,
         "rope": rope, "measure": measure,
     })

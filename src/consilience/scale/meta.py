@@ -66,6 +66,7 @@ def meta_per_group(
     test: TestKind = "z",
     level: float = 95,
     tau2_ci: bool = True,
+    backend: str | None = None,
 ) -> pd.DataFrame:
     """One row of pooled results per group of ``frame`` (a table of effect sizes).
 
@@ -77,7 +78,7 @@ def meta_per_group(
         Grouping column(s); one meta-analysis per distinct combination.
     yi, vi : str
         Columns of effect sizes and sampling variances (SE², not SE).
-    method, test, level, tau2_ci :
+    method, test, level, tau2_ci, backend :
         As in :func:`consilience.meta_analyze_many`.
 
     Returns
@@ -118,7 +119,7 @@ def meta_per_group(
         for rows in _size_classes(frame, by_cols, yi, vi):
             parts.append(meta_analyze_many(frame.iloc[rows], by=by_cols, yi=yi, vi=vi,
                                            method=method, test=test, level=level,
-                                           tau2_ci=tau2_ci))
+                                           tau2_ci=tau2_ci, backend=backend))
     out = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     out = out.sort_values(by_cols, kind="stable").reset_index(drop=True)
     out = META_SCHEMA.conform(out, by_cols)
