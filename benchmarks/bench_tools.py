@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,28 +40,12 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pooling import simulate
+from bench_pooling import best_of, simulate, timings
 
 import consilience
 from consilience import meta_analyze_many
 
 ROWS: list[dict[str, Any]] = []
-
-
-def best_of(fn: Callable[[], Any], repeats: int) -> float:
-    return timings(fn, repeats)[0]
-
-
-def timings(fn: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """Best and median wall time of ``repeats`` calls."""
-    times = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # printing a warning is not part of the fit
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-    return min(times), float(np.median(times))
 
 
 def rel_diff(a: np.ndarray, b: np.ndarray) -> float:
