@@ -2,7 +2,7 @@
 
 :func:`plan_experiment` estimates the variances of an experiment's comparison (from its own
 pilot runs, else from its baseline experiment's runs, else from the registry's other
-experiments), computes the power of the planned design to detect the experiment's
+experiments: :mod:`consilience.registry.plan_variance`), computes the power of the planned design to detect the experiment's
 ``min_effect``, and recommends seeds per task, an evaluation-set size or more tasks.
 :func:`apply_plan` writes the recommendation to the experiment; ``alerts`` lists the
 experiments that need attention (:mod:`consilience.registry.alerts`): planned or running designs without enough power, and finished
@@ -31,24 +31,22 @@ the design only through :math:`V` and the number of tasks.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
 
-from consilience._results import Provenance, Summary, input_hash, json_safe
+from consilience._results import Provenance, Summary, json_safe
 from consilience._validation import check_choice
 from consilience.design._common import check_probability
 from consilience.design.mcnemar import power_mcnemar
 from consilience.design.meta import power_meta
-from consilience.design.plan import pilot_components
 from consilience.design.proportions import power_proportions
 from consilience.errors import InputError
-from consilience.registry.analysis import experiment_arms
 from consilience.registry.experiments import ExperimentRecord, get_experiment, record_of
 from consilience.registry.models import AuditEntry, utcnow
+from consilience.registry.plan_variance import Components, Source, estimate, is_proportion
 
 if TYPE_CHECKING:
     from consilience.registry.store import Registry
@@ -61,160 +59,6 @@ CURVE_COLUMNS = ("lever", "k", "seeds", "n_eval", "runs", "power")
 """Columns of :attr:`ExperimentPlan.power_curve`."""
 
 Lever = Literal["none", "seeds", "n_eval", "seeds_n_eval", "tasks"]
-Source = Literal["pilot", "baseline", "registry"]
-
-
-# -- variance components ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Components:
-    sd: float
-    rho: float
-    tau2: float
-    k: int
-    seeds: float
-    eval_var: float
-    test_variance_source: str
-    discordance: float
-    p_baseline: float
-    digest: str
-
-
-def _is_proportion(metric: str) -> bool:
-    from consilience.compare.metrics import resolve_metric
-
-    try:
-        return resolve_metric(metric).kind == "proportion"
-    except InputError:
-        return False
-
-
-def _components(
-    runs: pd.DataFrame, name: str, baseline: str | None, proportion: bool
-) -> _Components:
-    """Variance components of one experiment's complete runs of one metric."""
-    base, cand = experiment_arms(runs, name, baseline)
-    runs = runs.loc[runs["arm"].isin([base, cand])]
-    runs = runs.assign(arm=np.where(runs["arm"] == base, "baseline", "candidate"))
-    if "item" in runs.columns:
-        has_item = runs["item"].notna()
-    else:
-        has_item = pd.Series(False, index=runs.index)
-    items = runs.loc[has_item]
-    per_run = items.groupby(["task", "arm", "seed"], dropna=False)["value"].mean().reset_index()
-    pilot = pd.concat(
-        [runs.loc[~has_item, ["task", "arm", "seed", "value"]], per_run], ignore_index=True
-    )
-    comp = pilot_components(pilot, baseline="baseline", candidate="candidate")
-    eval_var = discordance = p_base = math.nan
-    source = "none"
-    if proportion:
-        p = pilot.groupby(["task", "arm"])["value"].mean().unstack("arm").dropna().clip(0, 1)
-        eval_var = float((p * (1 - p)).sum(axis=1).mean())
-        p_base = float(p["baseline"].mean())
-        source = "binomial"
-        if not items.empty:
-            per_item = (
-                items.groupby(["task", "arm", "item"])["value"].mean().unstack("arm").dropna()
-            )
-            if not per_item.empty:
-                d = per_item["candidate"] - per_item["baseline"]
-                eval_var = float(d.groupby(level="task").var(ddof=0).mean())
-                pairs = items.pivot_table(
-                    index=["task", "seed", "item"], columns="arm", values="value", aggfunc="mean"
-                ).dropna()
-                discordance = float((pairs["candidate"] != pairs["baseline"]).mean())
-                source = "items"
-    return _Components(
-        sd=comp["sd"],
-        rho=comp["rho"],
-        tau2=comp["tau2"],
-        k=int(comp["k"]),
-        seeds=comp["seeds"],
-        eval_var=eval_var,
-        test_variance_source=source,
-        discordance=discordance,
-        p_baseline=p_base,
-        digest=input_hash(pilot),
-    )
-
-
-@dataclass(frozen=True)
-class _Estimate:
-    comp: _Components
-    source: Source
-    experiments: tuple[str, ...]
-    seeds_run: float
-    notes: tuple[str, ...]
-
-
-def _quiet_components(
-    runs: pd.DataFrame, name: str, baseline: str | None, proportion: bool, notes: list[str]
-) -> _Components | None:
-    """Components from another experiment's runs; its warnings and errors become notes."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            comp = _components(runs, name, baseline, proportion)
-        except InputError as exc:
-            notes.append(f"experiment '{name}' cannot be used: {exc}")
-            comp = None
-    notes.extend(f"experiment '{name}': {w.message}" for w in caught)
-    return comp
-
-
-def _estimate(
-    registry: Registry, record: ExperimentRecord, metric: str, proportion: bool
-) -> _Estimate:
-    """The components from the first usable source: own runs, baseline experiment, registry."""
-    notes: list[str] = []
-    own = registry.runs(record.name, metric=metric, status="complete")
-    if not own.empty:
-        try:
-            comp = _components(own, record.name, record.baseline, proportion)
-            return _Estimate(comp, "pilot", (record.name,), comp.seeds, ())
-        except InputError as exc:
-            notes.append(f"its own runs cannot give the variances: {exc}")
-    if record.baseline is not None:
-        base_runs = registry.runs(record.baseline, metric=metric, status="complete")
-        if not base_runs.empty:
-            parent = registry.experiment(record.baseline).baseline
-            found = _quiet_components(base_runs, record.baseline, parent, proportion, notes)
-            if found is not None:
-                return _Estimate(found, "baseline", (record.baseline,), 0.0, tuple(notes))
-    table = registry.experiments()
-    others = [n for n in table["name"] if n not in (record.name, record.baseline)]
-    parents = dict(zip(table["name"], table["baseline"]))
-    runs = registry.runs(others, metric=metric, status="complete") if others else None
-    found_all: list[tuple[str, _Components]] = []
-    if runs is not None and not runs.empty:
-        for exp_name, group in runs.groupby("experiment", sort=True):  # one per experiment
-            got = _quiet_components(group, str(exp_name), parents.get(exp_name), proportion, notes)
-            if got is not None:
-                found_all.append((str(exp_name), got))
-    if not found_all:
-        raise InputError(
-            f"cannot estimate the variances for experiment '{record.name}': neither its own "
-            f"runs, nor its baseline experiment's, nor any other experiment's complete runs of "
-            f"metric {metric!r} have two arms with two or more seeds. Import pilot runs first: "
-            "consilience import csv RUNS.csv (or check --metric)."
-        )
-    frame = pd.DataFrame([c.__dict__ for _, c in found_all])
-    sources = frame["test_variance_source"].mode()
-    comp = _Components(
-        sd=float(frame["sd"].median()),
-        rho=float(frame["rho"].median()),
-        tau2=float(frame["tau2"].median()),
-        k=round(float(frame["k"].median())),
-        seeds=float(frame["seeds"].median()),
-        eval_var=float(frame["eval_var"].median()),
-        test_variance_source=str(sources.iloc[0]),
-        discordance=float(frame["discordance"].median()),
-        p_baseline=float(frame["p_baseline"].median()),
-        digest=input_hash(*[c.digest for _, c in found_all]),
-    )
-    notes.append(f"medians over {len(found_all)} experiments of the registry")
-    names = tuple(n for n, _ in found_all)
-    return _Estimate(comp, "registry", names, 0.0, tuple(notes))
 
 
 # -- the plan -----------------------------------------------------------------------------------
@@ -446,8 +290,8 @@ def plan_experiment(
         raise InputError(f"'metric' must be a metric name such as 'accuracy'; got {metric!r}.")
     record = registry.experiment(name)
     effect = _min_effect(record, min_effect)
-    proportion = _is_proportion(metric)
-    est = _estimate(registry, record, metric, proportion)
+    proportion = is_proportion(metric)
+    est = estimate(registry, record, metric, proportion)
     comp = est.comp
     notes = list(est.notes)
     if record.planned_n_eval is not None and not proportion:
@@ -572,7 +416,7 @@ def plan_experiment(
 
 
 def _eval_power(
-    comp: _Components, effect: float, n_eval: int | None, alpha: float, notes: list[str]
+    comp: Components, effect: float, n_eval: int | None, alpha: float, notes: list[str]
 ) -> float:
     """Power of one task's evaluation set alone (McNemar with per-item runs, else two-sample)."""
     if n_eval is None:
