@@ -16,7 +16,12 @@ from consilience._results import Provenance, Summary, input_hash, json_safe
 from consilience._validation import check_choice, check_level
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import validate_runs
-from consilience.compare.task_effects import Measure, TestVariance, effects_from_table
+from consilience.compare.task_effects import (
+    Measure,
+    TestVariance,
+    dominance_note,
+    effects_from_table,
+)
 from consilience.compare.verdict import Verdict, _check_margins, sample_size_to_conclude, verdict
 from consilience.errors import InputError
 
@@ -276,7 +281,8 @@ def compare(
     tasks = tasks.drop(columns="arm")
     meta = pool_tasks(tasks, method=method_c, test=test_c, level=lv)
     values = _fields(meta, tasks, test=test_c, level=lv, threshold=threshold, rope=rope)
-    warnings_all = tuple(w for w in (*table.warnings, *notes, *meta.provenance.warnings) if w)
+    dominance = dominance_note(tasks, meta.tau2)
+    warnings_all = tuple(w for w in (*table.warnings, *notes, *meta.provenance.warnings, dominance) if w)
     provenance = Provenance(
         method=f"compare/{method_c}/{test_c}", k=int(meta.k),
         n_dropped=table.n_dropped, dropped_reason=table.dropped_reason, warnings=warnings_all,

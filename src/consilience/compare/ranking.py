@@ -17,7 +17,12 @@ from consilience.compare.comparison import _METHODS, Method, Test, _fields, pool
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.multiple_testing import adjust_p_values
 from consilience.compare.runs import validate_runs
-from consilience.compare.task_effects import Measure, TestVariance, effects_from_table
+from consilience.compare.task_effects import (
+    Measure,
+    TestVariance,
+    dominance_note,
+    effects_from_table,
+)
 from consilience.compare.verdict import _check_margins
 from consilience.errors import InputError, SmallSampleWarning
 
@@ -193,7 +198,8 @@ def rank(
             rows.append({"arm": arm, "k": len(sub), "verdict": "inconclusive"})
             continue
         meta = pool_tasks(sub, method=method_c, test=test_c, level=lv)
-        meta_notes += [f"{arm}: {w}" for w in meta.provenance.warnings]
+        dominance = dominance_note(sub, meta.tau2)
+        meta_notes += [f"{arm}: {w}" for w in (*meta.provenance.warnings, dominance) if w]
         rows.append({"arm": arm, **_fields(meta, sub, test=test_c, level=lv, threshold=threshold, rope=rope)})
     pooled = [c for c in RANKING_COLUMNS if c not in ("rank", "p_holm", "p_bh", "robustness")]
     out = pd.DataFrame(rows).reindex(columns=pooled[:pooled.index("verdict") + 1])

@@ -21,7 +21,7 @@ from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import RunsTable, validate_runs
 from consilience.errors import DataDroppedWarning, InputError
 
-__all__ = ["TASK_COLUMNS", "Measure", "TestVariance", "task_effects"]
+__all__ = ["DOMINANT_SHARE", "TASK_COLUMNS", "Measure", "TestVariance", "dominance_note", "task_effects"]
 
 Measure = Literal["MD", "SMD", "ROM"]
 TestVariance = Literal["auto", "off"]
@@ -74,6 +74,38 @@ def _binomial_variance(p: np.ndarray, n: np.ndarray) -> np.ndarray:
     """p(1-p)/n with p shrunk by half an item, (pn + 0.5)/(n + 1), so 0% and 100% keep a variance."""
     adj = (p * n + 0.5) / (n + 1.0)
     return np.asarray(adj * (1.0 - adj) / n, dtype=float)
+
+
+DOMINANT_SHARE = 0.5
+"""A task whose share of the pooled weight exceeds this gets a note (:func:`dominance_note`)."""
+
+
+def dominance_note(tasks: pd.DataFrame, tau2: float) -> str | None:
+    """A note when one task carries most of the random-effects weight ``1/(vi + tau²)``.
+
+    The typical case is a task at the ceiling: both arms score the same on every seed (say 100%
+    accuracy), so its variance is only the small test-set term and it can outweigh every other
+    task together. The pooled estimate then mostly reports that one task; the note names it,
+    its share and its variance, and suggests checking it or comparing without it.
+    """
+    vi = tasks["vi"].to_numpy(dtype=float)
+    if vi.size < 2 or not np.isfinite(tau2):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = 1.0 / (vi + max(float(tau2), 0.0))
+        share = w / np.nansum(w)
+    if not np.isfinite(share).any():
+        return None
+    i = int(np.nanargmax(share))
+    if not share[i] > DOMINANT_SHARE:
+        return None
+    row = tasks.iloc[i]
+    seed_var = float(row["seed_variance"]) if "seed_variance" in tasks.columns else np.nan
+    why = (", which is only its test-set variance: both arms scored the same on every seed"
+           if seed_var == 0 and float(row.get("test_variance", 0.0)) > 0 else "")
+    return (f"task {row['task']!r} carries {100 * share[i]:.0f}% of the pooled weight (variance "
+            f"{vi[i]:.2g}{why}); the pooled estimate mostly reflects that one task. Check it, or "
+            f"compare without it.")
 
 
 def effects_from_table(
