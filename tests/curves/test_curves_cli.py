@@ -98,3 +98,22 @@ def test_bad_input_exits_2_with_a_message(curves_csv: Path, candidates_csv: Path
     result = runner.invoke(app, argv)
     assert result.exit_code == 2, result.output
     assert message in result.stderr
+
+
+def test_curve_band_switch(curves_csv: Path) -> None:
+    outs = {}
+    for band in ("calibrated", "bootstrap"):
+        result = runner.invoke(app, ["curve", str(curves_csv), "--seed-col", "seed", "--target-size", "20000",
+                                     "--band", band, "--json", *FAST])
+        assert result.exit_code == 0, result.output
+        outs[band] = json.loads(result.stdout)
+        assert outs[band]["provenance"]["options"]["band"] == band
+    cal, boot = outs["calibrated"]["prediction"], outs["bootstrap"]["prediction"]
+    assert cal["estimate"] == pytest.approx(boot["estimate"])
+    # the calibrated band widens the plain percentile interval far from the data
+    assert cal["ci_high"] - cal["ci_low"] > boot["ci_high"] - boot["ci_low"]
+    text = runner.invoke(app, ["curve", str(curves_csv), "--seed-col", "seed", "--target-size", "20000",
+                               "--band", "bootstrap", *FAST])
+    assert "(95% bootstrap percentile interval)" in text.stdout
+    bad = runner.invoke(app, ["curve", str(curves_csv), "--target-size", "20000", "--band", "wide"])
+    assert bad.exit_code != 0 and "band" in bad.output

@@ -23,6 +23,9 @@ Method = Annotated[str, typer.Option("--method", help="'ensemble' of the best fa
 NBoot = Annotated[int, typer.Option("--n-boot", help="Bootstrap replicates for the intervals.")]
 Level = Annotated[float, typer.Option("--level", help="Confidence level, percent or fraction.")]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the bootstrap.")]
+Band = Annotated[str, typer.Option("--band", help="'calibrated' (bootstrap percentiles widened by factors "
+                                                  "calibrated on held-out LCDB curves) or 'bootstrap' (plain "
+                                                  "percentiles, which undercover far from the data).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 Families = Annotated[str | None, typer.Option("--families", help="Families to consider, comma-separated "
                                                                  "(default: all).")]
@@ -30,11 +33,11 @@ Families = Annotated[str | None, typer.Option("--families", help="Families to co
 
 def _fit(path: Path, size_col: str, score_col: str, seed_col: str | None, direction: str,
          perfect_score: float | None, worst_score: float | None, method: str, n_boot: int, level: float,
-         seed: int, families: str | None) -> CurveFit:
+         seed: int, families: str | None, band: str = "calibrated") -> CurveFit:
     names = tuple(split_list(families)) or FAMILY_NAMES
     estimator = LearningCurve(families=names, method=method, direction=direction,  # type: ignore[arg-type]
                               perfect_score=perfect_score, worst_score=worst_score, n_boot=n_boot, level=level,
-                              seed=seed)
+                              seed=seed, band=band)  # type: ignore[arg-type]
     frame = read_table(path, what="curves")
     return estimator.fit_frame(frame, size_col=size_col, score_col=score_col, seed_col=seed_col)
 
@@ -73,6 +76,7 @@ def curve(
     level: Level = 95.0,
     seed: Seed = 0,
     families: Families = None,
+    band: Band = "calibrated",
     as_json: AsJson = False,
 ) -> None:
     """Extrapolate a learning curve: chosen family, parameters, prediction at --target-size."""
@@ -80,7 +84,7 @@ def curve(
         raise InputError(f"--target-size must be a training-set size > 1; got {target_size:g}. "
                          f"Pass a number of labelled examples.")
     fit = _fit(curves, size_col, score_col, seed_col, direction, perfect_score, worst_score, method, n_boot,
-               level, seed, families)
+               level, seed, families, band)
     payload = _curve_payload(fit, target_size)
     if as_json:
         echo_json(json_safe(payload))
@@ -89,7 +93,8 @@ def curve(
     typer.echo(str(fit.summary()))
     typer.echo("")
     typer.echo(f"Predicted score at size {target_size:g}: {p['estimate']:.4f} "
-               f"[{p['ci_low']:.4f}, {p['ci_high']:.4f}] ({100 * p['level']:g}% bootstrap interval)")
+               f"[{p['ci_low']:.4f}, {p['ci_high']:.4f}] ({100 * p['level']:g}% "
+               f"{'calibrated bootstrap' if fit.band == 'calibrated' else 'bootstrap percentile'} interval)")
 
 
 @app.command("value")
@@ -115,6 +120,7 @@ def value(
     level: Level = 95.0,
     seed: Seed = 0,
     families: Families = None,
+    band: Band = "calibrated",
     as_json: AsJson = False,
 ) -> None:
     """Labels or model changes: expected gain per USD of labelling budgets and candidate changes."""
@@ -127,7 +133,7 @@ def value(
         raise InputError(f"--label-cost must be a positive number of USD per labelled example; got {label_cost:g}.")
     cand = check_candidates(read_table(candidates, what="candidates"))
     fit = _fit(curves, size_col, score_col, seed_col, direction, perfect_score, worst_score, method, n_boot,
-               level, seed, families)
+               level, seed, families, band)
     options = value_of_options(fit, label_cost, cand, budgets=budget_list, seed=seed)
     worth = data_value(fit, label_cost=label_cost, target_score=target_score, min_gain_per_usd=min_gain_per_usd)
     if as_json:
