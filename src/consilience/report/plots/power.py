@@ -136,15 +136,42 @@ def _from_plan(plan: Any) -> tuple[pd.DataFrame, str, str, float | None]:
     )
 
 
+_LEVER_AXIS = {"seeds": ("seeds", "Seeds per arm per task"), "n_eval": ("n_eval", "Test examples"),
+               "tasks": ("k", "Tasks (k)")}
+
+
+def _is_experiment_plan(result: Any) -> bool:
+    """A :class:`consilience.registry.ExperimentPlan` (recognised by its fields, so that the
+    drawing layer does not import the registry)."""
+    return all(hasattr(result, a) for a in ("power_curve", "lever", "achieved_power", "target_power"))
+
+
+def _from_experiment_plan(plan: Any) -> tuple[pd.DataFrame, str, str, float | None, float]:
+    """The plan's curve along its lever (seeds when it changes nothing), and where it lands."""
+    lever = {"none": "seeds", "seeds_n_eval": "seeds"}.get(plan.lever, plan.lever)
+    table = plan.power_curve
+    part = table.loc[table["lever"] == lever]
+    if part.empty:  # a plan without that sweep: the seeds curve is always there
+        lever, part = "seeds", table.loc[table["lever"] == "seeds"]
+    column, xlabel = _LEVER_AXIS[lever]
+    curves = pd.DataFrame({"curve": f"more {'tasks' if lever == 'tasks' else xlabel.lower()}",
+                           "x": part[column].to_numpy(float), "power": part["power"].to_numpy(float),
+                           "main": True})
+    chosen = {"seeds": plan.seeds, "n_eval": plan.n_eval, "tasks": plan.k}[lever]
+    return curves, column, xlabel, float(plan.target_power), float(chosen)
+
+
 def power_layout(result: Any, *, target: float | None = 0.8) -> PowerLayout:
     """Curves, target and recommendation of the power plot of ``result``.
 
     Parameters
     ----------
-    result : PowerResult or DesignPlan
+    result : PowerResult, DesignPlan or ExperimentPlan
         A power curve (a :class:`consilience.design.PowerResult` computed over an array of ``n``,
-        ``k`` or ``effect``), or a plan of :func:`consilience.design.recommend_design` (power
-        against seeds for the recommended number of tasks, and for the pilot's).
+        ``k`` or ``effect``), a plan of :func:`consilience.design.recommend_design` (power
+        against seeds for the recommended number of tasks, and for the pilot's), or a plan of a
+        registered experiment (:func:`consilience.registry.plan_experiment`: power along the
+        quantity the recommendation changes, seeds when it changes nothing).
     target : float or None
         Target power for a PowerResult (a DesignPlan uses its own); None draws no target.
 
@@ -152,18 +179,22 @@ def power_layout(result: Any, *, target: float | None = 0.8) -> PowerLayout:
     -------
     PowerLayout
         The curves, and the smallest size reaching ``target`` (see :func:`crossing`; whole units
-        for n, k and seeds; for a DesignPlan its recommended ``seeds`` and ``achieved_power``).
+        for n, k and seeds; for a plan its recommended value and ``achieved_power``).
     """
     from consilience.design.plan import DesignPlan
     from consilience.design.result import PowerResult
 
+    chosen = float("nan")
     if isinstance(result, PowerResult):
         curves, name, xlabel, plan_target = _from_power_result(result)
     elif isinstance(result, DesignPlan):
         curves, name, xlabel, plan_target = _from_plan(result)
+    elif _is_experiment_plan(result):
+        curves, name, xlabel, plan_target, chosen = _from_experiment_plan(result)
     else:
         raise TypeError(
-            f"power_layout takes a PowerResult or a DesignPlan; got {type(result).__name__}."
+            f"power_layout takes a PowerResult, a DesignPlan or an ExperimentPlan; got "
+            f"{type(result).__name__}."
         )
     goal = plan_target if plan_target is not None else target
     if goal is not None and not 0 < goal < 1:
@@ -176,16 +207,20 @@ def power_layout(result: Any, *, target: float | None = 0.8) -> PowerLayout:
     label = ""
     if isinstance(result, DesignPlan):
         rec_x, rec_p = float(result.seeds), float(result.achieved_power)
+    elif _is_experiment_plan(result):
+        rec_x, rec_p = chosen, float(result.achieved_power)
     elif goal is not None:
         rec_x = crossing(
             main["x"].to_numpy(), main["power"].to_numpy(), goal, whole=name != "effect"
         )
         if math.isfinite(rec_x):
             rec_p = float(np.interp(rec_x, main["x"], main["power"]))
-    if isinstance(result, DesignPlan):
+    if isinstance(result, DesignPlan) or _is_experiment_plan(result):
         label = (
-            f"{result.k} tasks \u00d7 {result.seeds} seeds per arm: power "
-            f"{fmt_num(100 * result.achieved_power, 1)}%"
+            f"{result.k:,} tasks \u00d7 {result.seeds} seeds per arm"
+            + (f" \u00d7 {result.n_eval:,} test examples"
+               if getattr(result, "n_eval", None) is not None else "")
+            + f": power {fmt_num(100 * result.achieved_power, 1)}%"
         )
     elif goal is not None:
         pct = fmt_num(100 * goal, 0)
@@ -218,7 +253,7 @@ def power_plot(result: Any, ax: Axes | None = None, *, target: float | None = 0.
 
     Parameters
     ----------
-    result : PowerResult or DesignPlan
+    result : PowerResult, DesignPlan or ExperimentPlan
         See :func:`power_layout`.
     ax : matplotlib Axes, optional
         Where to draw; default a new figure.
