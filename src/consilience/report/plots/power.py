@@ -297,13 +297,14 @@ def power_plot(result: Any, ax: Axes | None = None, *, target: float | None = 0.
         ax.plot([x, x], [0, p], color=HIGHLIGHT, lw=1.0, ls=(0, (1, 2)), zorder=1)
         ax.scatter([x], [p], s=34, color=HIGHLIGHT, zorder=4)
         right = x < layout.xlim[0] + 0.7 * (layout.xlim[1] - layout.xlim[0])
+        # power rises with size: below-right and above-left of the point stay clear of the curve
         ax.annotate(
             layout.label,
             (x, p),
-            xytext=(7 if right else -7, -12),
+            xytext=(7, -12) if right else (-7, 9),
             textcoords="offset points",
             ha="left" if right else "right",
-            va="top",
+            va="top" if right else "bottom",
             fontsize=SMALL,
             color=HIGHLIGHT,
         )
