@@ -61,7 +61,7 @@ def serve_command(
                    f"the registry (changes still need the write token, sent in clear text "
                    f"without HTTPS). Put it behind an HTTPS proxy, or keep the default "
                    f"--host 127.0.0.1.", err=True)
-    web_app = create_app(db, metric=metric, allowed_hosts=LOCAL_HOSTS if local else None)
+    web_app = create_app(db, metric=metric, allowed_hosts=LOCAL_HOSTS if local else None, prewarm=True)
     shown = f"[{host}]" if ":" in host else host
     typer.echo(f"consilience dashboard on http://{shown}:{port}/ (Ctrl+C to stop)")
     uvicorn.run(web_app, host=host, port=port, log_level="warning")

@@ -9,7 +9,9 @@ token and must come from the dashboard's own pages or from a non-browser client 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,6 +50,7 @@ def create_app(
     actor: str = "dashboard",
     allowed_hosts: Sequence[str] | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY,
+    prewarm: bool = False,
 ) -> Any:
     """Create the dashboard for a registry.
 
@@ -67,6 +70,11 @@ def create_app(
         ``None`` accepts any host.
     max_body_bytes : int
         Request bodies over this size get 413.
+    prewarm : bool
+        At start-up, compute the experiments list and the alerts (the slowest first pages: a
+        comparison per experiment) in a background thread, so the first visitor does not wait
+        for them (``consilience serve`` does). Requests are served meanwhile; one that needs
+        the same result waits for it instead of computing it twice.
 
     Returns
     -------
@@ -107,9 +115,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warm = None
+        if prewarm:
+            warm = threading.Thread(target=_prewarm, args=(app.state.dashboard,),
+                                    name="consilience-prewarm", daemon=True)
+            warm.start()
         try:
             yield
         finally:
+            if warm is not None:
+                warm.join(timeout=60)
             registry.close()
 
     app = FastAPI(title="consilience dashboard", version=package_version(),
@@ -165,3 +180,15 @@ def create_app(
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _prewarm(d: Any) -> None:
+    """Fill the dashboard's cache with the pages that compare every experiment."""
+    from consilience.web.views import alerts_view, experiments_view
+
+    try:
+        metric = d.default_metric()
+        experiments_view(d, metric)
+        alerts_view(d, metric)
+    except Exception:  # best effort: each page reports its own error when asked
+        logging.getLogger(__name__).debug("pre-computing the dashboard pages failed", exc_info=True)
