@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from consilience.registry import Registry
 from consilience.registry.planning import plan_experiment
@@ -11,8 +10,6 @@ from consilience.report.figures import svg_figure
 from consilience.report.plots.power import power_layout
 
 from .conftest import add_root_and, simulate_runs
-
-pytest.importorskip("matplotlib")
 
 
 def test_the_plan_is_drawn_along_its_lever(registry: Registry) -> None:

@@ -21,9 +21,6 @@ from tests.conftest import load_reference, oracle_names
 from consilience import InputError, meta_analyze_many
 from consilience.compare import aggregate
 
-pytest.importorskip("array_api_compat")
-pytest.importorskip("array_api_strict")
-
 BACKENDS = ["numpy", "array-api-strict"]
 NUMERIC = ["estimate", "se", "statistic", "p_value", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
            "se_tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low", "i2_ci_high", "h2", "q",
