@@ -26,6 +26,7 @@ from consilience.registry.analysis import (
     update,
 )
 from consilience.registry.example import EXAMPLE_EXPERIMENTS, build_example_registry
+from consilience.registry.flow import inclusion_flow, study_table
 
 from .conftest import add_pair, runs_frame
 
@@ -102,6 +103,56 @@ def test_leaderboard_adjusts_over_the_experiments_compared(example: Registry) ->
     assert {"model_family", "lifecycle_stage"} <= set(board.columns)
     top = board.iloc[0]
     assert top["experiment"] == "random-forest" and top["baseline"] == "logistic-regression"
+
+
+def test_leaderboard_reports_the_candidate_cost_and_the_cost_per_gain(registry: Registry) -> None:
+    add_pair(registry)
+    runs = runs_frame("cand", tasks=4, seeds=3)
+    cand = runs["arm"] == "candidate"
+    runs.loc[cand, "value"] += np.linspace(0, 0.02, int(cand.sum()))
+    runs.loc[cand, ["cost_gpu_hours", "cost_usd"]] = [2.5, 5.0]
+    registry.import_runs(runs)
+    row = leaderboard(registry).set_index("experiment").loc["cand"]
+    assert row["cost_gpu_hours"] == 2.5 and row["cost_usd"] == 5.0
+    assert row["estimate"] > 0
+    assert_allclose(row["usd_per_gain"], (5.0 - 3.0) / row["estimate"])
+
+
+def test_leaderboard_costs_come_from_the_arms_the_comparison_used(registry: Registry) -> None:
+    registry.add_experiment("base", no_baseline=True, status="complete")
+    registry.add_experiment("x", baseline="base")
+    runs = runs_frame("x", tasks=4, seeds=3, arms=("base", "new"))  # arms named after the baseline
+    new = runs["arm"] == "new"
+    runs.loc[new, "value"] += np.linspace(0.01, 0.03, int(new.sum()))
+    runs.loc[new, ["cost_gpu_hours", "cost_usd"]] = [4.0, 9.0]
+    runs.loc[~new, ["cost_gpu_hours", "cost_usd"]] = [1.0, 3.0]
+    registry.import_runs(runs)
+    row = leaderboard(registry).set_index("experiment").loc["x"]
+    assert row["cost_gpu_hours"] == 4.0 and row["cost_usd"] == 9.0
+    assert row["estimate"] > 0
+    assert_allclose(row["usd_per_gain"], (9.0 - 3.0) / row["estimate"])
+
+
+def test_inclusion_flow_keeps_each_experiments_two_arms_on_tasks_run_by_both(
+    registry: Registry,
+) -> None:
+    registry.add_experiment("base", no_baseline=True, status="complete")
+    registry.add_experiment("x", baseline="base")
+    registry.add_experiment("y", baseline="base")
+    x = runs_frame("x", tasks=4, arms=("base", "new"))  # arms: the baseline's name and one other
+    x = x[~((x["task"] == "task3") & (x["arm"] == "base"))]  # task3 run by one arm only
+    y = runs_frame("y", tasks=2, arms=("baseline", "candidate", "extra"))
+    registry.import_runs(pd.concat([x, y]))
+    steps = inclusion_flow(registry).steps.set_index("reason")
+    assert steps["runs"].tolist() == [26, 0, 0, 4, 2, 20]
+    assert steps.loc["arm is neither the baseline nor the candidate", "runs"] == 4
+    assert steps.loc["task run by one arm only (no comparison)", "studies"] == 1
+    with pytest.warns(DataDroppedWarning, match="2 runs in 1 studies"):
+        studies = study_table(registry)
+    assert studies["study"].tolist() == ["x/task0", "x/task1", "x/task2", "y/task0", "y/task1"]
+    assert studies["baseline_arm"].tolist() == ["base"] * 3 + ["baseline"] * 2
+    assert studies["candidate_arm"].tolist() == ["new"] * 3 + ["candidate"] * 2
+    assert (studies["n_baseline"] == 2).all() and (studies["n_candidate"] == 2).all()
 
 
 def test_arms_follow_the_documented_convention() -> None:

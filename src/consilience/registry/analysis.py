@@ -167,10 +167,11 @@ def leaderboard(
 
     table = registry.experiments()
     names = list(experiments) if experiments is not None else list(table["name"])
-    with_runs = set(registry.runs(names, metric=metric, status="complete")["experiment"])
+    selected = registry.runs(names, metric=metric, status="complete")
+    runs_of = {str(e): group for e, group in selected.groupby("experiment", sort=False)}
     rows: list[dict[str, Any]] = []
     for name in names:  # a loop over experiments; each comparison is vectorised over tasks
-        if name not in with_runs:
+        if name not in runs_of:
             continue
         record = registry.experiment(name)
         row: dict[str, Any] = {"experiment": name, "baseline": record.baseline,
@@ -184,11 +185,10 @@ def leaderboard(
         for key in ("k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high", "tau2",
                     "i2", "p_value", "prob_better", "verdict", "seeds_needed", "tasks_needed"):
             row[key] = getattr(res, key)
-        runs = registry.runs(name, metric=metric, status="complete")
-        for col in ("cost_gpu_hours", "cost_usd"):
-            by_arm = runs.groupby("arm")[col].mean()
-            row[col] = float(by_arm.get("candidate", np.nan))
-        extra = row["cost_usd"] - float(runs.groupby("arm")["cost_usd"].mean().get("baseline", np.nan))
+        cost = runs_of[name].groupby("arm")[["cost_gpu_hours", "cost_usd"]].mean()
+        for col in ("cost_gpu_hours", "cost_usd"):  # the arms the comparison used, by name
+            row[col] = float(cost[col].get(res.candidate, np.nan))
+        extra = row["cost_usd"] - float(cost["cost_usd"].get(res.baseline, np.nan))
         row["usd_per_gain"] = extra / res.estimate if res.estimate > 0 else np.nan
         rows.append(row)
     out = pd.DataFrame(rows)
