@@ -152,3 +152,12 @@ def test_studies_dropped_by_the_fit_are_left_out_of_every_diagnostic() -> None:
     assert np.allclose(influence(res).cook_d, influence(clean).cook_d, rtol=1e-12)
     assert egger_test(res).statistic == pytest.approx(egger_test(clean).statistic, rel=1e-12)
     assert influence(res).provenance.n_dropped == 1
+
+
+def test_trim_and_fill_r0_without_effects_on_both_sides_is_refused() -> None:
+    res = meta_analyze([0.2] * 5, [0.01, 0.02, 0.03, 0.04, 0.05], method="EE")
+    with pytest.raises(InputError, match=r"estimator='R0' needs effects on both sides of the estimate; all 5 "
+                                         r"effects lie at or right of the pooled estimate 0.2\. Use estimator='L0'"):
+        trim_and_fill(res, estimator="R0", side="left")
+    with pytest.raises(InputError, match=r"all 5 effects lie at or left of the pooled estimate 0.2"):
+        trim_and_fill(res, estimator="R0", side="right")

@@ -81,3 +81,15 @@ def test_per_study_columns_never_depend_on_the_options() -> None:
     assert list(diagnostics.egger_test(fit_z).to_dict()) == list(diagnostics.egger_test(fit_k).to_dict())
     lines = diagnostics.funnel_data(fit_z, levels=(95, 0.99)).lines()
     assert list(lines.columns) == ["kind", "level", "sei", "low", "high"] and set(lines["level"]) == {0.95, 0.99}
+
+
+def test_bias_tests_list_their_fields_in_a_fixed_order() -> None:
+    begg, egger = diagnostics.begg_test(_fit()), diagnostics.egger_test(_fit())
+    begg_fields = ["k", "tau", "statistic", "p_value", "exact"]
+    egger_fields = ["k", "method", "test", "level", "statistic", "p_value", "df", "slope", "slope_se",
+                    "limit_estimate", "limit_se", "limit_ci_low", "limit_ci_high", "tau2"]
+    assert list(begg.to_dict()) == [*begg_fields, "provenance"]
+    assert list(begg.to_frame().columns) == begg_fields
+    assert list(egger.to_dict()) == [*egger_fields, "provenance"]
+    assert list(egger.to_frame().columns) == egger_fields
+    assert begg.to_frame()["tau"].iloc[0] == begg.tau and egger.to_dict()["slope"] == egger.slope

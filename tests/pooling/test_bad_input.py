@@ -106,3 +106,31 @@ def test_identical_effects_with_knha_do_not_crash() -> None:
     with pytest.warns(SmallSampleWarning):
         single = meta_analyze([0.2], [0.01], test="knha")
     assert single.estimate == 0.2 and single.df is None
+
+
+@pytest.mark.parametrize("model", ["bayes", "multilevel"])
+def test_effect_checks_of_the_bayes_and_multilevel_models(model: str) -> None:
+    from consilience.pooling import bayes_meta_analyze, multilevel_meta_analyze
+
+    nested = pd.DataFrame({"team": ["a", "a", "b", "b", "c"]})
+
+    def fit(yi: list[float], vi: list[float]) -> object:
+        if model == "bayes":
+            return bayes_meta_analyze(yi, vi)
+        return multilevel_meta_analyze(yi, vi, nested.iloc[: len(yi)])
+
+    with pytest.raises(InputError, match=r"'vi' must be > 0; got 0.0 at row 2\. .*not standard errors"):
+        fit(Y, [0.01, 0.02, 0.0, 0.03, 0.02])
+    with pytest.raises(InputError, match=r"'yi' and 'vi' must have the same length; got 5 and 4\. Pass one"):
+        fit(Y, V[:4])
+    with pytest.warns(DataDroppedWarning, match=r"1 effect\(s\) with missing yi or vi omitted \(row 1\)") as caught:
+        fit([0.1, np.nan, 0.2, 0.5, 0.4], V)
+    assert all(w.filename == __file__ for w in caught)  # the warning points at the caller's line
+
+
+def test_pooling_exports_every_public_model() -> None:
+    from consilience import pooling
+
+    for name in ("BayesResult", "BayesianMetaAnalysis", "MultilevelMetaAnalysis", "MultilevelResult",
+                 "bayes_meta_analyze", "multilevel_meta_analyze", "parse_tau_prior"):
+        assert name in pooling.__all__ and hasattr(pooling, name)

@@ -14,7 +14,8 @@ from consilience.diagnostics._refit import Refits
 from consilience.errors import InputError
 from consilience.pooling.result import MetaResult
 
-__all__ = ["REFIT_COLUMNS", "RefitTable", "check_result", "design_of", "make_provenance", "refit_columns"]
+__all__ = ["REFIT_COLUMNS", "OneRowResult", "RefitTable", "check_result", "design_of", "make_provenance",
+           "refit_columns"]
 
 REFIT_COLUMNS = ("estimate", "se", "statistic", "p_value", "df", "ci_low", "ci_high", "tau2", "i2", "h2", "q",
                  "q_p_value")
@@ -74,6 +75,23 @@ def refit_columns(fits: Refits) -> dict[str, np.ndarray]:
             "p_value": fits.p_value[:, 0], "df": fits.df, "ci_low": fits.ci_low[:, 0],
             "ci_high": fits.ci_high[:, 0], "tau2": fits.tau2, "i2": fits.i2, "h2": fits.h2, "q": fits.q,
             "q_p_value": fits.q_p_value}
+
+
+class OneRowResult:
+    """``to_dict`` and ``to_frame`` of a test result made of the scalar fields ``_fields`` and provenance."""
+
+    _fields: ClassVar[tuple[str, ...]]
+    provenance: Provenance
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dictionary of every field (keys fixed; inapplicable values are null)."""
+        out: dict[str, Any] = {name: json_safe(getattr(self, name)) for name in self._fields}
+        out["provenance"] = self.provenance.to_dict()
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row with the fields of :meth:`to_dict` (without provenance)."""
+        return pd.DataFrame([{name: getattr(self, name) for name in self._fields}])
 
 
 @dataclass(frozen=True, repr=False, eq=False)

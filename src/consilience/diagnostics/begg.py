@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
-from consilience._results import Provenance, Summary, json_safe
-from consilience.diagnostics._common import check_result, make_provenance
+from consilience._results import Provenance, Summary
+from consilience.diagnostics._common import OneRowResult, check_result, make_provenance
 from consilience.errors import InputError
 
 __all__ = ["EXACT_MAX_K", "BeggTest", "begg_test", "kendall_exact_cdf"]
@@ -21,7 +20,7 @@ _FIELDS = ("k", "tau", "statistic", "p_value", "exact")
 
 
 @dataclass(frozen=True, repr=False)
-class BeggTest:
+class BeggTest(OneRowResult):
     """Result of :func:`begg_test`.
 
     Attributes
@@ -41,19 +40,11 @@ class BeggTest:
     exact: bool
     provenance: Provenance = field(repr=False)
 
+    _fields: ClassVar[tuple[str, ...]] = _FIELDS
+
     def __repr__(self) -> str:
         kind = "exact" if self.exact else "normal"
         return f"<BeggTest k={self.k} tau={self.tau:.4g} p={self.p_value:.4g} ({kind})>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field above."""
-        out: dict[str, Any] = {name: json_safe(getattr(self, name)) for name in _FIELDS}
-        out["provenance"] = self.provenance.to_dict()
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with ``k, tau, statistic, p_value, exact``."""
-        return pd.DataFrame([{name: getattr(self, name) for name in _FIELDS}])
 
     def summary(self) -> Summary:
         lines: list[tuple[str, Any]] = [("k", self.k), ("Kendall's tau", self.tau), ("z", self.statistic),
@@ -140,15 +131,16 @@ def begg_test(result: Any) -> BeggTest:
     w = 1.0 / v
     theta = float((w * y).sum() / w.sum())
     ystar = (y - theta) / np.sqrt(v - 1.0 / w.sum())
-    if np.unique(v).size == 1 or np.unique(ystar).size == 1:
-        which = "sampling variances" if np.unique(v).size == 1 else "effect sizes"
+    n_v, n_ystar = np.unique(v).size, np.unique(ystar).size
+    if n_v == 1 or n_ystar == 1:
+        which = "sampling variances" if n_v == 1 else "effect sizes"
         raise InputError(
             f"begg_test needs varying {which}: all {k} studies have the same value, so there is no rank "
             f"correlation to test. With equal variances the funnel plot cannot show small-study effects."
         )
     tau = float(stats.kendalltau(ystar, v).statistic)
     z = _normal_z(tau, ystar, v)
-    ties = min(np.unique(ystar).size, np.unique(v).size) < k
+    ties = min(n_ystar, n_v) < k
     exact = (not ties) and k <= EXACT_MAX_K
     if exact:
         n_pairs = k * (k - 1) // 2

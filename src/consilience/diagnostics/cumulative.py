@@ -83,7 +83,8 @@ def _ordering(order: Any, k: int, by: str, decreasing: bool, labels: tuple[str, 
     try:
         _, codes = np.unique(values, return_inverse=True)
     except TypeError as exc:
-        raise InputError(f"'order' must hold comparable sort keys (numbers, dates or strings); {exc}.") from None
+        raise InputError(f"'order' must hold comparable sort keys (numbers, dates or strings); {exc}. "
+                         f"Pass keys of one kind (all numbers, all dates or all strings).") from None
     codes = codes.ravel().astype(int)
     # ties keep the fit's study order in both directions, as R's order() does
     return np.argsort(-codes if decreasing else codes, kind="stable")

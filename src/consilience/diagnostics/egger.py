@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from consilience._results import Provenance, Summary, json_safe
-from consilience.diagnostics._common import check_result, design_of, make_provenance
+from consilience._results import Provenance, Summary
+from consilience.diagnostics._common import OneRowResult, check_result, design_of, make_provenance
 from consilience.errors import ConvergenceError, InputError
 from consilience.pooling._kernel import fit_batch
 from consilience.pooling._linalg import Batch
@@ -21,7 +20,7 @@ _FIELDS = ("k", "method", "test", "level", "statistic", "p_value", "df", "slope"
 
 
 @dataclass(frozen=True, repr=False)
-class EggerTest:
+class EggerTest(OneRowResult):
     """Result of :func:`egger_test`.
 
     Attributes
@@ -52,19 +51,11 @@ class EggerTest:
     tau2: float
     provenance: Provenance = field(repr=False)
 
+    _fields: ClassVar[tuple[str, ...]] = _FIELDS
+
     def __repr__(self) -> str:
         stat = "t" if self.test == "knha" else "z"
         return f"<EggerTest {self.method} k={self.k} {stat}={self.statistic:.4g} p={self.p_value:.4g}>"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe dictionary of every field above (keys fixed; inapplicable values are null)."""
-        out: dict[str, Any] = {name: json_safe(getattr(self, name)) for name in _FIELDS}
-        out["provenance"] = self.provenance.to_dict()
-        return out
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with the fields of :meth:`to_dict` (without provenance)."""
-        return pd.DataFrame([{name: getattr(self, name) for name in _FIELDS}])
 
     def summary(self) -> Summary:
         stat = "t" if self.test == "knha" else "z"

@@ -107,7 +107,8 @@ class FileDrawer:
 def _as_bool(reported: Any, n: int, labels: list[str]) -> np.ndarray:
     values = reported.to_numpy() if isinstance(reported, pd.Series) else np.asarray(reported, dtype=object)
     if values.ndim != 1 or values.size != n:
-        raise InputError(f"'reported' must have one entry per experiment ({n}); got shape {values.shape}.")
+        raise InputError(f"'reported' must have one entry per experiment ({n}); got shape {values.shape}. "
+                         f"Pass one True/False per experiment, aligned with yi and vi.")
     out = np.empty(n, dtype=float)
     for i, val in enumerate(values):
         if val is None or (isinstance(val, float) and np.isnan(val)) or val is pd.NA:
@@ -172,7 +173,8 @@ def file_drawer(yi: Any, vi: Any, reported: Any, *, method: Method = "REML", tes
     y = as_float_vector("yi", yi, labels=lab)
     v = as_float_vector("vi", vi, labels=lab)
     if y.size != v.size or len(lab) != y.size:
-        raise InputError(f"'yi', 'vi' and 'labels' must have the same length; got {y.size}, {v.size} and {len(lab)}.")
+        raise InputError(f"'yi', 'vi' and 'labels' must have the same length; got {y.size}, {v.size} and {len(lab)}. "
+                         f"Pass one variance (and one label) per experiment.")
     r = _as_bool(reported, y.size, lab)
     bad = np.isnan(y) | np.isnan(v) | np.isnan(r)
     notes: tuple[str, ...] = ()

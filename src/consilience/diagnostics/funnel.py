@@ -195,12 +195,13 @@ def funnel_data(result: Any, levels: Sequence[float] = (0.90, 0.95, 0.99), *, ad
                     "source": "trim_and_fill" if tf is not None else "meta_analyze"})
     prov = Provenance(method=prov.method, k=prov.k, n_dropped=prov.n_dropped, dropped_reason=prov.dropped_reason,
                       warnings=prov.warnings, options=options, input_hash=prov.input_hash)
+    y = np.asarray(yi, dtype=float)
     return FunnelData(
-        study=tuple(study), yi=np.asarray(yi, dtype=float), sei=sei, filled=np.asarray(filled, dtype=bool),
+        study=tuple(study), yi=y, sei=sei, filled=np.asarray(filled, dtype=bool),
         estimate=float(estimate), tau2=tau2, levels=lv, se_grid=grid,
         region_low=estimate - half_region, region_high=estimate + half_region,
         contour_low=-half_contour, contour_high=half_contour,
-        xlim=_xlim(float(estimate), float(crit.max()), se_max, tau2, np.asarray(yi, dtype=float)),
-        ylim=(se_max, 0.0), contour_xlim=_xlim(0.0, float(crit.max()), se_max, 0.0, np.asarray(yi, dtype=float)),
+        xlim=_xlim(float(estimate), float(crit.max()), se_max, tau2, y),
+        ylim=(se_max, 0.0), contour_xlim=_xlim(0.0, float(crit.max()), se_max, 0.0, y),
         method=method, k=k, provenance=prov,
     )

@@ -10,8 +10,13 @@ import pandas as pd
 
 from consilience._results import Provenance, Summary, json_safe
 from consilience._validation import check_choice
-from consilience.diagnostics._common import check_result, make_provenance
-from consilience.diagnostics._refit import refit
+from consilience.diagnostics._common import (
+    REFIT_COLUMNS,
+    check_result,
+    make_provenance,
+    refit_columns,
+)
+from consilience.diagnostics._refit import Refits, refit
 from consilience.errors import ConvergenceError, InputError
 from consilience.pooling.result import MetaResult
 
@@ -25,6 +30,7 @@ MAXITER = 100  # metafor's maxiter for the trim-and-fill iterations
 _SCALARS = ("k", "k0", "se_k0", "p_k0", "side", "estimator", "method", "test", "level", "estimate", "se",
             "statistic", "p_value", "df", "ci_low", "ci_high", "tau2", "i2", "h2", "q", "q_p_value",
             "observed_estimate", "iterations")
+_POOLED = tuple(name for name in REFIT_COLUMNS if name != "df")  # the pooled fields besides df
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -118,7 +124,7 @@ class TrimAndFill:
         return funnel_plot(self, ax, **options)
 
 
-def _fit_one(y: np.ndarray, v: np.ndarray, res: MetaResult, what: str) -> Any:
+def _fit_one(y: np.ndarray, v: np.ndarray, res: MetaResult, what: str) -> Refits:
     fits = refit(y, v, np.ones((y.size, 1)), np.ones((1, y.size)), res.method, res.test, res.level)
     if not fits.ok[0]:
         raise ConvergenceError(
@@ -217,10 +223,14 @@ def trim_and_fill(result: Any, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
         signed = np.sign(centred) * ranks
         if estimator == "R0":
             negative = signed[signed < 0]
-            raw = (k - (-negative).max() - 1) if negative.size else float("nan")
-            if np.isnan(raw):
-                raise InputError("trim_and_fill with estimator='R0' needs effects on both sides of the estimate; "
-                                 "use estimator='L0'.")
+            if not negative.size:
+                other = "right" if chosen == "left" else "left"
+                raise InputError(
+                    f"trim_and_fill with estimator='R0' needs effects on both sides of the estimate; all {k} "
+                    f"effects lie at or {other} of the pooled estimate {sign * beta:.4g}. Use estimator='L0' "
+                    f"(the default) or 'Q0'."
+                )
+            raw = k - (-negative).max() - 1
             se_raw = np.sqrt(2 * max(0.0, raw) + 2)
         else:
             s_r = float(signed[signed > 0].sum())
@@ -252,16 +262,12 @@ def trim_and_fill(result: Any, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
         fill_v = v[k - k0:]
         aug_y = np.concatenate([res.yi, fill_y])
         aug_v = np.concatenate([res.vi, fill_v])
-        fits = _fit_one(aug_y, aug_v, res, "filled data")
-        est = {"estimate": fits.beta[0, 0], "se": fits.se[0, 0], "statistic": fits.statistic[0, 0],
-               "p_value": fits.p_value[0, 0], "ci_low": fits.ci_low[0, 0], "ci_high": fits.ci_high[0, 0],
-               "tau2": fits.tau2[0], "i2": fits.i2[0], "h2": fits.h2[0], "q": fits.q[0],
-               "q_p_value": fits.q_p_value[0]}
-        df = None if np.isnan(fits.df[0]) else float(fits.df[0])
+        columns = refit_columns(_fit_one(aug_y, aug_v, res, "filled data"))
+        est = {name: columns[name][0] for name in _POOLED}
+        df = None if np.isnan(columns["df"][0]) else float(columns["df"][0])
     else:
         aug_y, aug_v = res.yi.copy(), res.vi.copy()
-        est = {name: getattr(res, name) for name in ("estimate", "se", "statistic", "p_value", "ci_low", "ci_high",
-                                                    "tau2", "i2", "h2", "q", "q_p_value")}
+        est = {name: getattr(res, name) for name in _POOLED}
         df = res.df
     labels = res.labels + tuple(f"filled {j + 1}" for j in range(k0))
     filled = np.r_[np.zeros(k, dtype=bool), np.ones(k0, dtype=bool)]

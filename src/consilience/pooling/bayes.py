@@ -19,8 +19,9 @@ import pandas as pd
 from scipy import optimize, special
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import as_float_vector, check_level, describe_rows
-from consilience.errors import ConvergenceError, DataDroppedWarning, InputError, SmallSampleWarning
+from consilience._validation import check_level
+from consilience.errors import ConvergenceError, InputError, SmallSampleWarning
+from consilience.pooling._effects import drop_missing_effects, effect_vectors
 from consilience.pooling.bayes_priors import (
     TauPrior,
     check_mu_prior,
@@ -439,30 +440,11 @@ class BayesianMetaAnalysis:
         mu_prior = check_mu_prior(self.mu_prior)
         level = check_level(self.level)
         delta = float(self.delta)
-        y_all = as_float_vector("yi", yi)
-        v_all = as_float_vector("vi", vi)
-        if y_all.shape != v_all.shape:
-            raise InputError(
-                f"'yi' and 'vi' must have the same length; got {y_all.size} and "
-                f"{v_all.size}. Pass one sampling variance per effect."
-            )
-        bad = np.flatnonzero(v_all <= 0)
-        if bad.size:
-            raise InputError(
-                f"'vi' must be > 0; got {v_all[bad[0]]} at {describe_rows(bad)}. Pass sampling "
-                "variances (SE²), not standard errors."
-            )
-        missing = np.isnan(y_all) | np.isnan(v_all)
-        n_dropped = int(missing.sum())
-        notes: list[str] = []
-        if n_dropped:
-            msg = (
-                f"{n_dropped} effect(s) with missing yi or vi omitted "
-                f"({describe_rows(np.flatnonzero(missing))})."
-            )
-            warnings.warn(msg, DataDroppedWarning, stacklevel=3)
-            notes.append(msg)
-        y, v = y_all[~missing], v_all[~missing]
+        y_all, v_all = effect_vectors(yi, vi)
+        keep, dropped = drop_missing_effects(y_all, v_all, stacklevel=3)
+        n_dropped = int((~keep).sum())
+        notes = list(dropped)
+        y, v = y_all[keep], v_all[keep]
         if y.size == 0:
             raise InputError(
                 "No effects left: every row has a missing yi or vi. Pass at least one complete effect."

@@ -155,7 +155,10 @@ class CustomTauPrior(TauPrior):
                 f"The 'tau_prior' density must be callable. Got {self.density!r} instead."
             )
         if not (self.upper > 0):
-            raise InputError(f"The custom prior's 'upper' must be > 0; got {self.upper!r}.")
+            raise InputError(
+                f"The custom prior's 'upper' must be > 0; got {self.upper!r}. Pass the upper end of tau's "
+                "support, or leave it at math.inf for no bound."
+            )
 
     def _values(self, tau: np.ndarray) -> np.ndarray:
         out = np.asarray(self.density(tau), dtype=float)

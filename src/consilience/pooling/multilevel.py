@@ -9,7 +9,6 @@ fitted by restricted maximum likelihood, as metafor's ``rma.mv(yi, vi, random = 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,8 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import as_float_vector, check_choice, check_level, describe_rows
-from consilience.errors import DataDroppedWarning, InputError
+from consilience._validation import check_choice, check_level, describe_rows
+from consilience.errors import InputError
+from consilience.pooling._effects import drop_missing_effects, effect_vectors
 from consilience.pooling._multilevel_lik import build_structure, fit_reml
 
 __all__ = ["MultilevelMetaAnalysis", "MultilevelResult", "multilevel_meta_analyze"]
@@ -265,32 +265,11 @@ class MultilevelMetaAnalysis:
         """Fit the model to effects ``yi`` with sampling variances ``vi`` grouped by ``nested``."""
         level = check_level(self.level)
         test = check_choice("test", self.test, ["z", "t"])
-        y_all = as_float_vector("yi", yi)
-        v_all = as_float_vector("vi", vi)
-        if y_all.shape != v_all.shape:
-            raise InputError(
-                f"'yi' and 'vi' must have the same length; got {y_all.size} and "
-                f"{v_all.size}. Pass one sampling variance per effect."
-            )
+        y_all, v_all = effect_vectors(yi, vi)
         frame = _as_nested_frame(nested, y_all.size)
         frame_hash = input_hash(y_all, v_all, frame.astype(str))
-        bad = np.flatnonzero(v_all <= 0)
-        if bad.size:
-            raise InputError(
-                f"'vi' must be > 0; got {v_all[bad[0]]} at {describe_rows(bad)}. Pass sampling "
-                "variances (SE²), not standard errors, and check for degenerate effects."
-            )
-        missing = np.isnan(y_all) | np.isnan(v_all)
-        warn_msgs: tuple[str, ...] = ()
-        n_dropped = int(missing.sum())
-        if n_dropped:
-            msg = (
-                f"{n_dropped} effect(s) with missing yi or vi omitted "
-                f"({describe_rows(np.flatnonzero(missing))})."
-            )
-            warnings.warn(msg, DataDroppedWarning, stacklevel=3)
-            warn_msgs = (msg,)
-        keep = ~missing
+        keep, warn_msgs = drop_missing_effects(y_all, v_all, stacklevel=3)
+        n_dropped = int((~keep).sum())
         y, v = y_all[keep], v_all[keep]
         frame = frame.loc[keep].reset_index(drop=True)
         codes = _level_codes(frame)

@@ -63,8 +63,8 @@ class SubgroupResult:
         return Summary(
             title="Subgroup analysis",
             lines=[("model", f"{self.method}, test={self.test}"),
-                   ("test of differences", f"Q = {self.q_between:.4f}, df = {self.q_between_df}, "
-                                           f"p = {self.q_between_p_value:.4g}")],
+                   ("test of differences", (f"Q = {self.q_between:.4f}, df = {self.q_between_df}, "
+                                            f"p = {self.q_between_p_value:.4g}"))],
             tables=[("subgroups", self.table[cols])],
         )
 
@@ -98,13 +98,15 @@ def subgroup_analysis(yi: Any, vi: Any, groups: Any, *, method: Method = "REML",
     v = as_float_vector("vi", vi)
     g = pd.Series(np.asarray(groups, dtype=object) if not isinstance(groups, pd.Series) else groups.to_numpy())
     if len(g) != y.size or v.size != y.size:
-        raise InputError(f"'yi', 'vi' and 'groups' must have equal lengths; got {y.size}, {v.size} and {len(g)}.")
+        raise InputError(f"'yi', 'vi' and 'groups' must have equal lengths; got {y.size}, {v.size} and {len(g)}. "
+                         f"Pass one sampling variance and one subgroup label per effect.")
     frame = pd.DataFrame({"subgroup": g.astype(str).where(g.notna(), None), "yi": y, "vi": v})
     if frame["subgroup"].isna().any():
         bad = np.flatnonzero(frame["subgroup"].isna().to_numpy())
         raise InputError(f"'groups' has missing values at rows {bad[:5].tolist()}. Give every study a subgroup.")
     if frame["subgroup"].nunique() < 2:
-        raise InputError(f"'groups' has a single level {frame['subgroup'].iloc[0]!r}; a subgroup analysis needs at least two.")
+        raise InputError(f"'groups' has a single level {frame['subgroup'].iloc[0]!r}; a subgroup analysis needs at least "
+                         f"two. Pass a grouping with two or more levels, or use meta_analyze() for one pooled estimate.")
     table = meta_analyze_many(frame, by="subgroup", method=method, test=test, level=level)
     b = table["estimate"].to_numpy()
     w = 1.0 / table["se"].to_numpy() ** 2
