@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,3 +99,31 @@ def test_candidate_with_one_shared_task_gets_an_empty_row() -> None:
     row = res.table.set_index("arm").loc["small"]
     assert row["k"] == 1 and np.isnan(row["estimate"]) and row["verdict"] == "inconclusive"
     assert row["rank"] == len(res.table)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"method": "XX"}, "'method' parameter must be one of"),
+        ({"test": "t"}, "'test' parameter must be one of"),
+        ({"measure": "OR"}, "'measure' parameter must be one of"),
+        ({"test_variance": "on"}, "'test_variance' parameter must be one of"),
+        ({"level": 120}, "'level' parameter must lie in"),
+        ({"threshold": -0.1}, "'threshold' must be a finite number >= 0"),
+        ({"rope": 0.0}, "'rope' must be a positive half-width"),
+    ],
+)
+def test_rank_and_compare_refuse_the_same_options(options: dict[str, Any], match: str) -> None:
+    runs = _four_arms()
+    with pytest.raises(InputError, match=match):
+        rank(runs, baseline="base", **options)
+    with pytest.raises(InputError, match=match):
+        compare(runs, baseline="base", candidate="big", **options)
+
+
+def test_rank_errors_name_the_fix() -> None:
+    runs = _four_arms()
+    with pytest.raises(InputError, match=r"got \['base', 'big'\]\. Leave the baseline out"):
+        rank(runs, baseline="base", candidates=["base", "big"])
+    with pytest.raises(InputError, match="Pass one of them as baseline"):
+        rank(runs, baseline="nope")

@@ -104,3 +104,34 @@ def test_non_numeric_pilot_values_are_dropped_with_a_count() -> None:
     with pytest.warns(DataDroppedWarning, match="2 pilot run"):
         plan = recommend_design(pilot, baseline="baseline", candidate="candidate", min_effect=0.5)
     assert plan.provenance is not None and "2 pilot run" in plan.provenance.warnings[0]
+
+
+def test_pilot_components_on_ragged_tasks_match_the_per_task_formula() -> None:
+    pilot = _pilot(6, 4, sd=1.0, rho=0.5, tau2=0.1, mu=0.3, seed=7)
+    # task0 has no candidate runs; task1 shares only two seeds; task2 has an extra baseline seed
+    pilot = pilot[~((pilot["task"] == "task0") & (pilot["arm"] == "candidate"))]
+    pilot = pilot[~((pilot["task"] == "task1") & (pilot["arm"] == "candidate") & (pilot["seed"] >= 2))]
+    extra = pd.DataFrame([("task2", "baseline", 9, 0.25)], columns=pilot.columns)
+    pilot = pd.concat([pilot, extra], ignore_index=True)
+    comp = pilot_components(pilot, baseline="baseline", candidate="candidate")
+
+    sd2, rho = comp["sd"] ** 2, comp["rho"]
+    n_b, n_c, m, y = [], [], [], []
+    for task in sorted(set(pilot["task"])):
+        base = pilot[(pilot["task"] == task) & (pilot["arm"] == "baseline")]
+        cand = pilot[(pilot["task"] == task) & (pilot["arm"] == "candidate")]
+        if base.empty or cand.empty:
+            continue
+        n_b.append(len(base))
+        n_c.append(len(cand))
+        m.append(len(set(base["seed"]) & set(cand["seed"])))
+        y.append(cand["value"].mean() - base["value"].mean())
+    nb, nc, mm, yy = (np.array(a, dtype=float) for a in (n_b, n_c, m, y))
+    v = sd2 * (1 / nb + 1 / nc) - 2 * rho * sd2 * mm / (nb * nc)
+    w = 1 / v
+    mu = np.sum(w * yy) / np.sum(w)
+    q = np.sum(w * (yy - mu) ** 2)
+    tau2 = max(0.0, (q - (len(yy) - 1)) / (np.sum(w) - np.sum(w**2) / np.sum(w)))
+    assert comp["k"] == 5.0
+    assert comp["seeds"] == float(np.median(np.concatenate([nb, nc])))
+    assert_allclose(comp["tau2"], tau2, rtol=1e-12, atol=1e-15)

@@ -103,7 +103,8 @@ class Aggregates:
 
 def check_reps(reps: int) -> int:
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise InputError(f"The 'reps' parameter must be a positive integer number of bootstrap replicates. Got {reps!r} instead.")
+        raise InputError(f"The 'reps' parameter must be a positive integer number of bootstrap replicates. Got {reps!r} instead. "
+                         "Pass e.g. reps=2000.")
     return int(reps)
 
 

@@ -13,12 +13,14 @@ import pandas as pd
 from scipy import stats
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import check_choice, check_level
+from consilience._validation import check_choice
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import validate_runs
 from consilience.compare.task_effects import (
     Measure,
     TestVariance,
+    _check_effect_options,
+    _check_pair,
     dominance_note,
     effects_from_table,
 )
@@ -140,6 +142,19 @@ class Comparison:
         table = self.tasks[["task", "design", "n_baseline", "n_candidate", "yi", "se", "ci_low", "ci_high"]]
         return Summary(title="Comparison", lines=lines, tables=[("per-task effects", table)],
                        notes=list(self.provenance.warnings))
+
+
+def _check_options(method: str, test: str, measure: str, test_variance: str, level: float, threshold: float,
+                   rope: float | None) -> tuple[str, str, Measure, float]:
+    """Validate the options :func:`compare` and :func:`~consilience.compare.ranking.rank` share.
+
+    Returns the canonical ``method``, ``test``, ``measure`` and the level as a fraction.
+    """
+    method_c = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
+    test_c = check_choice("test", test, ("z", "knha"))
+    measure_c, lv = _check_effect_options(measure, test_variance, level)
+    _check_margins(threshold, rope)
+    return method_c, test_c, measure_c, lv
 
 
 def _predictive_prob(estimate: float, se: float, tau2: float, test: str, k: int) -> float:
@@ -266,17 +281,11 @@ def compare(
     :func:`consilience.pooling.meta_analyze`; the predictive probability against
     ``scipy.stats.t`` in ``tests/compare/test_comparison.py``.
     """
-    method_c = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
-    test_c = check_choice("test", test, ("z", "knha"))
-    measure_c = check_choice("measure", measure, ("MD", "SMD", "ROM"))
-    check_choice("test_variance", test_variance, ("auto", "off"))
-    lv = check_level(level)
-    _check_margins(threshold, rope)
-    if baseline == candidate:
-        raise InputError(f"'baseline' and 'candidate' must differ; got {baseline!r} for both.")
+    method_c, test_c, measure_c, lv = _check_options(method, test, measure, test_variance, level, threshold, rope)
+    _check_pair(baseline, candidate)
     table = validate_runs(runs, metric=metric, arms=[baseline, candidate], metrics=metrics, arm_col=arm_col,
                           task_col=task_col, seed_col=seed_col, metric_col=metric_col, value_col=value_col)
-    tasks, notes = effects_from_table(table, baseline=baseline, candidates=[candidate], measure=measure_c,  # type: ignore[arg-type]
+    tasks, notes = effects_from_table(table, baseline=baseline, candidates=[candidate], measure=measure_c,
                                       level=lv, test_variance=test_variance)
     tasks = tasks.drop(columns="arm")
     meta = pool_tasks(tasks, method=method_c, test=test_c, level=lv)

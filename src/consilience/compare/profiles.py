@@ -22,7 +22,7 @@ from consilience.compare._bootstrap import (
 )
 from consilience.compare.aggregates import check_reps, common_tasks
 from consilience.compare.metrics import MetricSpec
-from consilience.compare.runs import validate_runs
+from consilience.compare.runs import column_options, validate_runs
 from consilience.errors import InputError
 
 if TYPE_CHECKING:
@@ -196,9 +196,8 @@ def probability_of_improvement(
     """
     lv, reps = check_level(level), check_reps(reps)
     if x == y:
-        raise InputError(f"'x' and 'y' must differ; got {x!r} for both.")
-    cols = {"arm_col": arm_col, "task_col": task_col, "seed_col": seed_col, "metric_col": metric_col,
-            "value_col": value_col}
+        raise InputError(f"'x' and 'y' must differ; got {x!r} for both. Pass two different arms.")
+    cols = column_options(arm_col, task_col, seed_col, metric_col, value_col)
     table, sets, tasks, note = _setup(runs, metric, [x, y], metrics, cols)
     xs, ys = sets[x], sets[y]
     p, ind_y, pairs = _comparison_operator(xs, ys, table.spec.sign)
@@ -270,8 +269,7 @@ def performance_profile(
     """
     lv, reps = check_level(level), check_reps(reps)
     kind_c = check_choice("kind", kind, ("runs", "tasks"))
-    cols = {"arm_col": arm_col, "task_col": task_col, "seed_col": seed_col, "metric_col": metric_col,
-            "value_col": value_col}
+    cols = column_options(arm_col, task_col, seed_col, metric_col, value_col)
     table, sets, tasks, note = _setup(runs, metric, arms, metrics, cols)
     sign = table.spec.sign
     if taus is None:

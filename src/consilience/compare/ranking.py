@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import check_choice, check_level
-from consilience.compare.comparison import _METHODS, Method, Test, _fields, pool_tasks
+from consilience.compare.comparison import Method, Test, _check_options, _fields, pool_tasks
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.multiple_testing import adjust_p_values
 from consilience.compare.runs import validate_runs
@@ -23,7 +22,6 @@ from consilience.compare.task_effects import (
     dominance_note,
     effects_from_table,
 )
-from consilience.compare.verdict import _check_margins
 from consilience.errors import InputError, SmallSampleWarning
 
 __all__ = ["RANKING_COLUMNS", "Ranking", "rank"]
@@ -168,31 +166,30 @@ def rank(
     Validated against: statsmodels ``multipletests`` (holm, fdr_bh) for the adjusted p-values and
     :func:`compare` for every row (``tests/compare/test_ranking.py``).
     """
-    method_c = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
-    test_c = check_choice("test", test, ("z", "knha"))
-    measure_c = check_choice("measure", measure, ("MD", "SMD", "ROM"))
-    check_choice("test_variance", test_variance, ("auto", "off"))
-    lv = check_level(level)
-    _check_margins(threshold, rope)
+    method_c, test_c, measure_c, lv = _check_options(method, test, measure, test_variance, level, threshold, rope)
     wanted = None if candidates is None else [baseline, *candidates]
     table = validate_runs(runs, metric=metric, arms=wanted, metrics=metrics, arm_col=arm_col, task_col=task_col,
                           seed_col=seed_col, metric_col=metric_col, value_col=value_col)
     if baseline not in table.arms:
-        raise InputError(f"arm [{baseline!r}] not found in the runs table. Arms present: {table.arms}.")
+        raise InputError(f"arm [{baseline!r}] not found in the runs table. Arms present: {table.arms}. "
+                         "Pass one of them as baseline.")
     arms = [a for a in table.arms if a != baseline] if candidates is None else [str(c) for c in candidates]
     if baseline in arms:
-        raise InputError(f"'candidates' must not include the baseline {baseline!r}.")
+        raise InputError(f"'candidates' must not include the baseline {baseline!r}; got {arms}. "
+                         "Leave the baseline out of candidates.")
     if not arms:
-        raise InputError(f"no candidate arms besides the baseline {baseline!r}; arms present: {table.arms}.")
-    tasks, notes = effects_from_table(table, baseline=baseline, candidates=arms, measure=measure_c,  # type: ignore[arg-type]
+        raise InputError(f"no candidate arms besides the baseline {baseline!r}; arms present: {table.arms}. "
+                         "Rank at least one other arm (candidates=[...]), or add its runs to the table.")
+    tasks, notes = effects_from_table(table, baseline=baseline, candidates=arms, measure=measure_c,
                                       level=lv, test_variance=test_variance)
     rows = []
     meta_notes: list[str] = []
+    min_tasks = 2 if test_c == "knha" else 1
     for arm in arms:  # one meta-analysis per candidate; the per-task work above is one groupby
         sub = tasks.loc[tasks["arm"] == arm]
-        if len(sub) < (2 if test_c == "knha" else 1):
+        if len(sub) < min_tasks:
             msg = (f"{arm}: {len(sub)} task(s) shared with the baseline, not pooled "
-                   f"(test={test_c!r} needs {2 if test_c == 'knha' else 1}); its row is empty")
+                   f"(test={test_c!r} needs {min_tasks}); its row is empty")
             warnings.warn(msg, SmallSampleWarning, stacklevel=2)
             meta_notes.append(msg)
             rows.append({"arm": arm, "k": len(sub), "verdict": "inconclusive"})

@@ -180,7 +180,8 @@ def rank_tests(
     ``tests/reference/autorank``.
     """
     if not (isinstance(alpha, float) and 0 < alpha < 1):
-        raise InputError(f"The 'alpha' parameter must be a number in (0, 1). Got {alpha!r} instead.")
+        raise InputError(f"The 'alpha' parameter must be a number in (0, 1). Got {alpha!r} instead. "
+                         "Pass e.g. alpha=0.05.")
     table = validate_runs(runs, metric=metric, arms=arms, metrics=metrics, arm_col=arm_col, task_col=task_col,
                           seed_col=seed_col, metric_col=metric_col, value_col=value_col)
     use = list(arms) if arms is not None else table.arms

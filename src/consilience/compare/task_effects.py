@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -74,6 +74,19 @@ def _binomial_variance(p: np.ndarray, n: np.ndarray) -> np.ndarray:
     """p(1-p)/n with p shrunk by half an item, (pn + 0.5)/(n + 1), so 0% and 100% keep a variance."""
     adj = (p * n + 0.5) / (n + 1.0)
     return np.asarray(adj * (1.0 - adj) / n, dtype=float)
+
+
+def _check_effect_options(measure: str, test_variance: str, level: float) -> tuple[Measure, float]:
+    """Validate ``measure``, ``test_variance`` and ``level``; return the canonical measure and level."""
+    measure_c = check_choice("measure", measure, ("MD", "SMD", "ROM"))
+    check_choice("test_variance", test_variance, ("auto", "off"))
+    return cast(Measure, measure_c), check_level(level)
+
+
+def _check_pair(baseline: str, candidate: str) -> None:
+    if baseline == candidate:
+        raise InputError(f"'baseline' and 'candidate' must differ; got {baseline!r} for both. "
+                         "Pass the reference arm as baseline and the arm under test as candidate.")
 
 
 DOMINANT_SHARE = 0.5
@@ -333,13 +346,10 @@ def task_effects(
     Validated against: numpy/pandas closed forms in ``tests/compare/test_task_effects.py`` and
     metafor's ``escalc`` via :func:`consilience.effects.effect_sizes` (SMD, ROM).
     """
-    measure_c = check_choice("measure", measure, ("MD", "SMD", "ROM"))
-    check_choice("test_variance", test_variance, ("auto", "off"))
-    lv = check_level(level)
-    if baseline == candidate:
-        raise InputError(f"'baseline' and 'candidate' must differ; got {baseline!r} for both.")
+    measure_c, lv = _check_effect_options(measure, test_variance, level)
+    _check_pair(baseline, candidate)
     table = validate_runs(runs, metric=metric, arms=[baseline, candidate], metrics=metrics, arm_col=arm_col,
                           task_col=task_col, seed_col=seed_col, metric_col=metric_col, value_col=value_col)
-    frame, _ = effects_from_table(table, baseline=baseline, candidates=[candidate], measure=measure_c,  # type: ignore[arg-type]
+    frame, _ = effects_from_table(table, baseline=baseline, candidates=[candidate], measure=measure_c,
                                   level=lv, test_variance=test_variance)
     return frame

@@ -203,22 +203,18 @@ def pilot_components(pilot: pd.DataFrame, *, baseline: str, candidate: str) -> d
                     (centred[baseline] * centred[candidate]).sum() / np.sqrt(vb * vc), -0.99, 0.99
                 )
             )
-    tasks = sorted(set(cells.index.get_level_values("task")))
-    both = [t for t in tasks if (t, baseline) in cells.index and (t, candidate) in cells.index]
-    if not both:
+    # One row per task (sorted), one column per arm; NaN where the arm has no runs on the task.
+    counts, means = cells["count"].unstack("arm"), cells["mean"].unstack("arm")
+    both = counts.index[(counts[baseline].notna() & counts[candidate].notna()).to_numpy()]
+    if len(both) == 0:
         raise InputError(
             "no task has runs of both arms, so no improvement can be estimated. "
             "Run both arms on the same tasks."
         )
-    n_b = np.array([cells.loc[(t, baseline), "count"] for t in both], dtype=float)
-    n_c = np.array([cells.loc[(t, candidate), "count"] for t in both], dtype=float)
-    m = np.array(
-        [len(shared.loc[t]) if t in shared.index.get_level_values("task") else 0 for t in both],
-        dtype=float,
-    )
-    y = np.array(
-        [cells.loc[(t, candidate), "mean"] - cells.loc[(t, baseline), "mean"] for t in both]
-    )
+    n_b = counts.loc[both, baseline].to_numpy(dtype=float)
+    n_c = counts.loc[both, candidate].to_numpy(dtype=float)
+    m = shared.groupby(level="task").size().reindex(both, fill_value=0).to_numpy(dtype=float)
+    y = (means.loc[both, candidate] - means.loc[both, baseline]).to_numpy(dtype=float)
     v = sd2 * (1 / n_b + 1 / n_c) - 2 * rho * sd2 * m / (n_b * n_c)
     k = len(both)
     tau2 = 0.0
