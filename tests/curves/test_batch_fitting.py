@@ -7,7 +7,16 @@ import pandas as pd
 import pytest
 from scipy.optimize import least_squares
 
-from consilience.curves import FAMILIES, FamilyFitBatch, LearningCurve, fit_family, fit_family_batch
+from consilience.curves import (
+    FAMILIES,
+    CurveFamily,
+    FamilyFitBatch,
+    LearningCurve,
+    fit_family,
+    fit_family_batch,
+    fit_replicates,
+)
+from consilience.errors import InputError
 
 from .conftest import ANCHORS, TRUE_PARAMS, simulate, true_error
 
@@ -111,6 +120,39 @@ def test_failed_fits_in_a_batch_are_kept_with_their_reason() -> None:
     frame = batch.to_frame()
     assert list(frame["status"]) == ["ok", "failed", "ok"] and {"a", "b", "c", "d"} <= set(frame.columns)
     assert repr(batch) == "<FamilyFitBatch mmf4 curves=3 failed=1>"
+
+
+def test_a_curve_whose_fit_is_not_finite_fails_alone_in_its_batch() -> None:
+    # The formula is NaN at sizes above 1e5, so the second curve (anchors up to 7e5) cannot be fitted.
+    broken = CurveFamily(
+        name="nan_above_half", formula="c + a u^-b", param_names=("c", "a", "b"),
+        fn=lambda u, x, t: np.where(np.asarray(x) > 1e5, np.nan, FAMILIES["pow3"].fn(u, x, t)),
+        bounds=FAMILIES["pow3"].bounds, starts=FAMILIES["pow3"].starts,
+    )
+    sizes = [ANCHORS, ANCHORS * 1e3, ANCHORS[:8]]
+    errors = [true_error("pow3", ANCHORS), true_error("pow3", ANCHORS), true_error("pow3", ANCHORS[:8])]
+    batch = fit_family_batch(broken, sizes, errors, scale=[s[-1] for s in sizes])
+    assert list(batch.ok) == [True, False, True]
+    assert batch.reasons == (None, "fitted curve is not finite at the anchors", None)
+    assert np.all(np.isnan(batch.params[1])) and np.isnan(batch.rmse[1]) and not batch.converged[1]
+    for i in (0, 2):
+        one = fit_family(FAMILIES["pow3"], sizes[i], errors[i], scale=sizes[i][-1])
+        assert batch[i].params == one.params and batch[i].rmse == one.rmse
+
+
+def test_sizes_that_do_not_match_the_errors_are_refused_with_the_lengths() -> None:
+    err = true_error("pow3", ANCHORS)
+    with pytest.raises(InputError, match="curve 0 has 6 sizes and 12 errors"):
+        fit_family(FAMILIES["pow3"], ANCHORS[:6], err, scale=SCALE)
+    with pytest.raises(InputError, match="curve 1 has 12 sizes and 6 errors"):
+        fit_family_batch(FAMILIES["pow3"], [ANCHORS, ANCHORS], [err, err[:6]], scale=SCALE)
+    with pytest.raises(InputError, match="3 curves of sizes for 2 curves of errors"):
+        fit_family_batch(FAMILIES["pow3"], [ANCHORS] * 3, [err, err], scale=SCALE)
+    with pytest.raises(InputError, match=r"got shape \(6,\)\. Pass sizes of length 12"):
+        fit_family_batch(FAMILIES["pow3"], ANCHORS[:6], np.vstack([err, err]), scale=SCALE)
+    with pytest.raises(InputError, match="one training-set size per column of 'errors'"):
+        fit_replicates(FAMILIES["pow3"], ANCHORS[:6], np.vstack([err, err]), np.array(TRUE_PARAMS["pow3"]),
+                       scale=SCALE)
 
 
 def test_missing_anchors_are_masked() -> None:

@@ -72,6 +72,10 @@ def test_bad_settings_name_the_fix(studies: pd.DataFrame) -> None:
         predict_scenario(studies, {"n_train": -5}, log10=["n_train"])
     with pytest.raises(InputError, match="non-empty mapping"):
         predict_scenario(studies, {})
+    with pytest.raises(InputError, match=r"n_train='inf' must be a finite number; give the n_train"):
+        predict_scenario(studies, {"n_train": "inf"})
+    with pytest.raises(InputError, match=r"log10 names \['size'\].*moderators of the setting: \['n_train'\]"):
+        predict_scenario(studies, {"n_train": 1000}, log10=["size"])
 
 
 def test_studies_missing_a_moderator_are_dropped_with_a_count(studies: pd.DataFrame) -> None:

@@ -155,7 +155,9 @@ def test_dropped_tasks_are_counted_in_one_warning() -> None:
 
 def test_bad_arms_are_refused() -> None:
     runs = _synthetic()
-    with pytest.raises(InputError, match="is not an arm"):
+    with pytest.raises(InputError, match="is not an arm.*Pass one of them as the baseline"):
         tradeoffs(runs, baseline="nope", metrics=["accuracy"])
+    with pytest.raises(InputError, match="no 'arm' column.*Pass a tidy runs table"):
+        tradeoffs(runs.drop(columns="arm"), baseline="base", metrics=["accuracy"])
     with pytest.raises(InputError, match="candidates must be arms"):
         tradeoffs(runs, baseline="base", metrics=["accuracy"], candidates=["base"])

@@ -9,7 +9,6 @@ at a time, in chunks that bound the memory of the vectorised solver.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,13 @@ import numpy as np
 
 from consilience.curves._data import CurveData, resample
 from consilience.curves.families import FAMILIES, FloatArray
-from consilience.curves.fitting import FamilyFit, Loss, fit_family_batch, refit_rows
+from consilience.curves.fitting import (
+    FamilyFit,
+    Loss,
+    fit_family_batch,
+    refit_rows,
+    replicate_bounds,
+)
 
 __all__ = ["FamilyStage", "bootstrap_many", "fit_families_many"]
 
@@ -126,11 +131,7 @@ def bootstrap_many(
                 rows = slice(k * n_boot, (k + 1) * n_boot)
                 m = data[i].sizes.size
                 x[rows, :m], y[rows, :m] = data[i].sizes, reps[i]
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mean = np.nanmean(reps[i], axis=0)
-                lo_i, hi_i = fam.bounds(mean[np.isfinite(mean)])
-                lower[rows], upper[rows] = lo_i, hi_i
+                lower[rows], upper[rows] = replicate_bounds(fam, reps[i])
                 start[rows] = by_name[i][name].params
                 scale[rows] = data[i].sizes[-1]
             theta = refit_rows(fam, x, y, start, lower, upper, scale=scale, loss=loss, f_scale=f_scale,

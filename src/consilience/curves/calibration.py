@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from consilience.curves._data import to_error
 from consilience.curves.families import FloatArray
 from consilience.errors import InputError
 
@@ -66,6 +67,11 @@ __all__ = ["BandCalibration", "band_scores", "calibrate_bands", "default_calibra
 
 _DATA_FILE = "band_calibration.json"
 DISTANCE_TERM = 0.05
+
+
+def _distance_term(distance_term: float, ratio: Any, last_error: float) -> FloatArray:
+    r = np.maximum(np.asarray(ratio, dtype=float), 1.0)
+    return np.asarray(distance_term * max(last_error, 0.0) * np.log2(r), dtype=float)
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,8 +124,7 @@ class BandCalibration:
 
     def scale_term(self, ratio: Any, last_error: float) -> FloatArray:
         r"""The distance term :math:`c\, e_n \log_2 r` of the scale (0 for :math:`r \le 1`)."""
-        r = np.maximum(np.asarray(ratio, dtype=float), 1.0)
-        return np.asarray(self.distance_term * max(last_error, 0.0) * np.log2(r), dtype=float)
+        return _distance_term(self.distance_term, ratio, last_error)
 
     def stretch(self, draws: FloatArray, *, level: float, ratio: Any, n_anchors: int,
                 last_error: float) -> FloatArray:
@@ -187,13 +192,12 @@ def band_scores(fit: CurveFit, sizes: Any, observed: Any, levels: Sequence[float
     :math:`w_\\pm + c\\, e_n \\log_2 r` (``inf`` where that scale is 0 and the distance is not).
     """
     x = np.asarray(sizes, dtype=float)
-    sign = 1.0 if fit.direction == "higher" else -1.0
-    error = sign * (fit.perfect_score - np.asarray(observed, dtype=float))
-    draws = sign * (fit.perfect_score - fit.draws(x, calibrated=False))
+    error = to_error(observed, fit.direction, fit.perfect_score)
+    draws = to_error(fit.draws(x, calibrated=False), fit.direction, fit.perfect_score)
     med = np.median(draws, axis=0)
     ratio = x / fit.current_size
-    last_error = sign * (fit.perfect_score - float(fit.observed[-1]))
-    term = distance_term * max(last_error, 0.0) * np.log2(np.maximum(ratio, 1.0))
+    last_error = float(to_error(fit.observed[-1], fit.direction, fit.perfect_score))
+    term = _distance_term(distance_term, ratio, last_error)
     rows = []
     for level in levels:
         alpha = (1.0 - level) / 2.0
@@ -261,15 +265,16 @@ def calibrate_bands(
     edges = np.asarray(anchor_edges)
     group = np.maximum(np.searchsorted(edges, scores["n_anchors"].to_numpy(), side="right") - 1, 0)
     ratio = scores["ratio"].to_numpy()
+    score = scores["score"].to_numpy()
     factors = np.ones((len(levels), edges.size, grid.size))
     counts = np.zeros((edges.size, grid.size), dtype=np.int64)
     for i, level in enumerate(levels):
         at_level = np.isclose(scores["level"].to_numpy(), level)
         for j in range(1, grid.size):
             in_cell = at_level & (ratio > cuts[j - 1]) & (ratio <= upper[j - 1])
-            pooled = _conformal_quantile(scores["score"].to_numpy()[in_cell], level)
+            pooled = _conformal_quantile(score[in_cell], level)
             for g in range(edges.size):
-                cell = scores["score"].to_numpy()[in_cell & (group == g)]
+                cell = score[in_cell & (group == g)]
                 counts[g, j] = cell.size
                 k = _conformal_quantile(cell, level)
                 factors[i, g, j] = k if np.isfinite(k) else pooled

@@ -318,11 +318,8 @@ def _b_mmf4(y: FloatArray) -> tuple[list[float], list[float]]:
     return [0.0, 1e-12, 0.0, 0.01], [100 * _ymax(y), 1e6, _ymax(y), 5.0]
 
 
-def _b_wbl4(y: FloatArray) -> tuple[list[float], list[float]]:
-    return [0.0, 0.0, 0.0, 0.01], [_ymax(y), 100 * _ymax(y), 1e4, 5.0]
-
-
-def _b_janoschek(y: FloatArray) -> tuple[list[float], list[float]]:
+def _b_stretched_exp(y: FloatArray) -> tuple[list[float], list[float]]:
+    # One box for wbl4 (c, b, a, d) and janoschek (a, b, c, d): asymptote, height, rate, exponent.
     return [0.0, 0.0, 0.0, 0.01], [_ymax(y), 100 * _ymax(y), 1e4, 5.0]
 
 
@@ -344,9 +341,9 @@ FAMILIES: Mapping[str, CurveFamily] = {
         _family("ilog2", "b + a / log(x)", "a b", _ilog2, _b_lin, _s_ilog2),
         _family("vap3", "exp(a + b / u + c * log(u))", "a b c", _vap3, _b_vap3, _s_vap3),
         _family("mmf4", "(a * b + c * u^d) / (b + u^d)", "a b c d", _mmf4, _b_mmf4, _s_mmf4),
-        _family("wbl4", "c + b * exp(-a * u^d)", "c b a d", _wbl4, _b_wbl4, _s_wbl4),
-        _family("janoschek", "a + (b - a) * exp(-c * u^d)", "a b c d", _janoschek, _b_janoschek,
-                _s_janoschek),
+        _family("wbl4", "c + b * exp(-a * u^d)", "c b a d", _wbl4, _b_stretched_exp, _s_wbl4),
+        _family("janoschek", "a + (b - a) * exp(-c * u^d)", "a b c d", _janoschek,
+                _b_stretched_exp, _s_janoschek),
     )
 }
 """Every family by name, ``last1`` (the last-value baseline) first."""

@@ -22,6 +22,7 @@ import pandas as pd
 from consilience._results import json_safe
 from consilience.curves._lm import PENALTY, Loss, Problems, solve
 from consilience.curves.families import CurveFamily, FloatArray
+from consilience.errors import InputError
 
 __all__ = ["FamilyFit", "FamilyFitBatch", "Loss", "fit_family", "fit_family_batch", "fit_replicates"]
 
@@ -162,9 +163,16 @@ def pad_curves(sizes: Any, errors: Any) -> tuple[FloatArray, FloatArray, BoolArr
     ``sizes`` and ``errors`` are each either one 1-D array (one curve), a 2-D array (one curve
     per row; 1-D ``sizes`` are shared by all rows of 2-D ``errors``) or a sequence of 1-D arrays
     of different lengths. NaN marks a missing anchor; anchors must increase within a curve.
+    Every curve needs one size per error (InputError otherwise).
     """
     if isinstance(sizes, np.ndarray) and isinstance(errors, np.ndarray) and errors.ndim == 2:
         y = np.asarray(errors, dtype=float)
+        if sizes.ndim not in (1, 2) or sizes.shape[-1] != y.shape[1] or (
+                sizes.ndim == 2 and sizes.shape[0] not in (1, y.shape[0])):
+            raise InputError(f"'sizes' must give one training-set size per column of 'errors' "
+                             f"(shape {y.shape}), as one row shared by all curves or one row per "
+                             f"curve; got shape {sizes.shape}. Pass sizes of length {y.shape[1]} "
+                             f"(NaN marks a missing anchor).")
         x = np.broadcast_to(np.asarray(sizes, dtype=float), y.shape)
         extra = _padded_width(y.shape[1]) - y.shape[1]
         x, y = (np.pad(v, ((0, 0), (0, extra)), constant_values=np.nan) for v in (x, y))
@@ -179,6 +187,15 @@ def pad_curves(sizes: Any, errors: Any) -> tuple[FloatArray, FloatArray, BoolArr
     xs, ys = rows(sizes), rows(errors)
     if len(xs) == 1 and len(ys) > 1:
         xs = xs * len(ys)
+    if len(xs) != len(ys):
+        raise InputError(f"'sizes' must hold one curve per curve of 'errors' (or one shared by all); "
+                         f"got {len(xs)} curves of sizes for {len(ys)} curves of errors. Pass the "
+                         f"sizes of every curve.")
+    for i, (xr, yr) in enumerate(zip(xs, ys)):
+        if xr.size != yr.size:
+            raise InputError(f"'sizes' and 'errors' must give one training-set size per error; "
+                             f"curve {i} has {xr.size} sizes and {yr.size} errors. Pass them with "
+                             f"the same length (NaN marks a missing anchor).")
     width = _padded_width(max(r.size for r in ys))
     x = np.full((len(ys), width), np.nan)
     y = np.full((len(ys), width), np.nan)
@@ -188,9 +205,28 @@ def pad_curves(sizes: Any, errors: Any) -> tuple[FloatArray, FloatArray, BoolArr
     return np.where(mask, x, 2.0), np.where(mask, y, 0.0), mask
 
 
-def _problems(family: CurveFamily, x: FloatArray, y: FloatArray, mask: BoolArray,
-              scale: FloatArray, lo: FloatArray, hi: FloatArray) -> Problems:
+def _problems(x: FloatArray, y: FloatArray, mask: BoolArray, scale: FloatArray, lo: FloatArray,
+              hi: FloatArray) -> Problems:
     return Problems(np.where(mask, x / scale[:, None], 1.0), x, y, mask, lo, hi)
+
+
+def _fitted_residuals(family: CurveFamily, prob: Problems, theta: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Residuals of ``theta`` at each row's anchors (0 in the padding), and whether they are all
+    finite and below the solver's penalty (the row's fit is usable)."""
+    with np.errstate(all="ignore"):
+        fitted = family.fn(prob.u, prob.x, theta)
+    resid = np.where(prob.mask, fitted - prob.y, 0.0)
+    return resid, np.all(np.isfinite(resid), axis=1) & (np.max(np.abs(resid), axis=1) < PENALTY)
+
+
+def replicate_bounds(family: CurveFamily, replicates: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The family's bounds for bootstrap ``replicates`` (rows): those of their mean curve,
+    over the anchors where that mean is finite."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(replicates, axis=0)
+    lo, hi = family.bounds(mean[np.isfinite(mean)])
+    return np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
 
 
 def _bounds(family: CurveFamily, y: FloatArray, mask: BoolArray) -> tuple[FloatArray, FloatArray]:
@@ -283,7 +319,7 @@ def fit_family_batch(
     if not owner:
         return _failed_batch(family, n_anchors, reasons)
     own = np.asarray(owner, dtype=np.intp)
-    prob = _problems(family, x[own], y[own], mask[own], scales[own], lo[own], hi[own])
+    prob = _problems(x[own], y[own], mask[own], scales[own], lo[own], hi[own])
     # Short runs from every start, then the best one of each curve run on to convergence: the
     # degenerate valleys of the four-parameter families make full runs from every start slow.
     first = solve(family, prob, np.asarray(starts), loss=loss, f_scale=f_scale, max_iter=20 * p)
@@ -293,20 +329,16 @@ def fit_family_batch(
     final = solve(family, sub, first.theta[best], loss=loss, f_scale=f_scale,
                   max_iter=200 * p - 20 * p, damping=first.damping[best],
                   skip=first.converged[best])
+    resid, finite = _fitted_residuals(family, sub, final.theta)
     curves = own[best]
+    for i in curves[~finite]:
+        reasons[i] = "fitted curve is not finite at the anchors"
+    done = curves[finite]
     theta = np.full((n_curves, p), np.nan)
     converged = np.zeros(n_curves, dtype=bool)
     rmse = np.full(n_curves, np.nan)
-    with np.errstate(all="ignore"):
-        fitted = family.fn(sub.u, sub.x, final.theta)
-    resid = np.where(sub.mask, fitted - sub.y, 0.0)
-    finite = np.all(np.isfinite(resid), axis=1) & (np.max(np.abs(resid), axis=1) < PENALTY)
-    for k, i in enumerate(curves):
-        if not finite[k]:
-            reasons[i] = "fitted curve is not finite at the anchors"
-            continue
-        theta[i], converged[i] = final.theta[k], final.converged[k]
-        rmse[i] = float(np.sqrt(np.sum(resid[k] ** 2) / n_anchors[i]))
+    theta[done], converged[done] = final.theta[finite], final.converged[finite]
+    rmse[done] = np.sqrt(np.sum(resid[finite] ** 2, axis=1) / n_anchors[done])
     ok = np.array([r is None for r in reasons])
     theta[~ok] = np.nan
     return FamilyFitBatch(family.name, family.param_names, theta, ok, tuple(reasons), n_anchors,
@@ -378,16 +410,11 @@ def refit_rows(
     scales = np.broadcast_to(np.asarray(scale, dtype=float), (n,)).copy()
     lo = np.broadcast_to(lower, (n, family.n_params)).copy()
     hi = np.broadcast_to(upper, (n, family.n_params)).copy()
-    prob = _problems(family, x, y, mask, scales, lo, hi)
+    prob = _problems(x, y, mask, scales, lo, hi)
     theta0 = np.broadcast_to(np.asarray(start, dtype=float), (n, family.n_params))
     theta = solve(family, prob, np.nan_to_num(theta0), loss=loss, f_scale=f_scale,
                   max_iter=max_iter).theta
-    with np.errstate(all="ignore"):
-        fitted = family.fn(prob.u, prob.x, theta)
-    resid = np.where(mask, fitted - y, 0.0)
-    bad = (~np.all(np.isfinite(theta0), axis=1) | ~np.all(np.isfinite(resid), axis=1)
-           | (np.max(np.abs(resid), axis=1) >= PENALTY))
-    theta[bad] = np.nan
+    theta[~(np.all(np.isfinite(theta0), axis=1) & _fitted_residuals(family, prob, theta)[1])] = np.nan
     return theta
 
 
@@ -434,10 +461,7 @@ def fit_replicates(
     Validated against: scipy 1.17, ``scipy.optimize.least_squares`` on each replicate separately.
     """
     errs = np.atleast_2d(np.asarray(errors, dtype=float))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(errs, axis=0)
-    lo, hi = (np.asarray(b, dtype=float) for b in family.bounds(mean[np.isfinite(mean)]))
+    lo, hi = replicate_bounds(family, errs)
     return refit_rows(family, np.asarray(sizes, dtype=float), errs, np.asarray(start, dtype=float),
                       lo, hi, scale=scale, loss=loss, f_scale=f_scale, max_iter=max_iter)
 

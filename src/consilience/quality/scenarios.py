@@ -14,21 +14,18 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import as_float_vector, check_choice, check_level, require_columns
+from consilience._validation import as_float_vector, check_level, require_columns
 from consilience.errors import DataDroppedWarning, InputError
 from consilience.pooling import MetaResult, meta_analyze
+from consilience.quality._pooling import Method, Test, check_pooling
 
 __all__ = ["EVIDENCE_COLUMNS", "Scenario", "predict_scenario"]
-
-Method = Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"]
-Test = Literal["z", "knha"]
-_METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 
 EVIDENCE_COLUMNS = ("moderator", "kind", "model_column", "value", "observed", "inside", "note")
 """Columns of :attr:`Scenario.evidence`: one row per moderator of the setting."""
@@ -199,8 +196,7 @@ def predict_scenario(
     if not isinstance(setting, Mapping) or not setting:
         raise InputError("setting must be a non-empty mapping {moderator: value}, e.g. "
                          "{'model_family': 'tree', 'n_train': 10000}.")
-    method_c: Any = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
-    test_c: Any = check_choice("test", test, ("z", "knha"))
+    method_c, test_c = check_pooling(method, test)
     require_columns(studies, [yi, vi], what="studies")
     unknown = [k for k in setting if k not in studies.columns]
     if unknown:
@@ -209,7 +205,8 @@ def predict_scenario(
                          f"moderators available: {avail}.")
     bad_log = [c for c in log10 if c not in setting and c not in studies.columns]
     if bad_log:
-        raise InputError(f"log10 names {bad_log}, not columns of the studies.")
+        raise InputError(f"log10 names {bad_log}, not columns of the studies; name numeric "
+                         f"moderators of the setting: {list(setting)}.")
     mods: dict[str, pd.Series] = {}
     new: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
@@ -231,7 +228,8 @@ def predict_scenario(
                 raise InputError(f"setting {key}={raw!r}: {key} is numeric in the studies; give "
                                  "a number.") from None
             if not math.isfinite(value):
-                raise InputError(f"setting {key}={raw!r} must be finite.")
+                raise InputError(f"setting {key}={raw!r} must be a finite number; give the "
+                                 f"{key} of the setting to predict.")
             parsed[key] = value
             vals = col.to_numpy(dtype=float)
             lo, hi = float(vals.min()), float(vals.max())

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import as_float_vector, check_choice, require_columns
+from consilience._validation import as_float_vector, require_columns
 from consilience.errors import InputError
 from consilience.pooling import MetaResult, SubgroupResult, meta_analyze, subgroup_analysis
+from consilience.quality._pooling import Method, Test, check_pooling
 from consilience.quality.checklist import JUDGEMENTS, check_judgement
 
 __all__ = [
@@ -36,10 +37,6 @@ __all__ = [
     "inclusion_flow",
     "quality_synthesis",
 ]
-
-Method = Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"]
-Test = Literal["z", "knha"]
-_METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 
 SYNTHESIS_COLUMNS = (
     "analysis", "role", "risk", "k", "estimate", "se", "ci_low", "ci_high", "pi_low", "pi_high",
@@ -395,8 +392,7 @@ def quality_synthesis(
     """
     if not isinstance(studies, pd.DataFrame):
         raise TypeError(f"studies must be a pandas DataFrame; got {type(studies).__name__}.")
-    method_c = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
-    test_c = check_choice("test", test, ("z", "knha"))
+    method_c, test_c = check_pooling(method, test)
     require_columns(studies, [yi, vi, risk] + ([labels] if labels else []), what="studies")
     if studies.empty:
         raise InputError("studies is empty: there is nothing to pool. Check the inclusion flow.")

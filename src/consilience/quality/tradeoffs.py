@@ -16,17 +16,18 @@ import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from consilience._results import Provenance, Summary, input_hash, json_safe
-from consilience._validation import check_choice, check_level
+from consilience._validation import check_level
 from consilience.compare.comparison import compare
 from consilience.compare.metrics import MetricSpec
 from consilience.compare.runs import read_runs
 from consilience.errors import ConsilienceWarning, DataDroppedWarning, InputError
+from consilience.quality._pooling import Method, Test, check_pooling
 from consilience.quality.margins import (
     COST_TOKENS,
     Margin,
@@ -49,10 +50,6 @@ __all__ = [
     "tradeoffs",
     "tradeoffs_by_pair",
 ]
-
-Method = Literal["EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM"]
-Test = Literal["z", "knha"]
-_METHODS = ("EE", "DL", "HE", "HS", "SJ", "ML", "REML", "EB", "PM")
 
 TRADEOFF_COLUMNS = (
     "candidate", "metric", "role", "direction", "measure", "k", "estimate", "se", "ci_low",
@@ -221,8 +218,7 @@ def tradeoffs_by_pair(
     -------
     Tradeoffs
     """
-    method_c: Any = check_choice("method", method, _METHODS, aliases={"FE": "EE", "CE": "EE"})
-    test_c: Any = check_choice("test", test, ("z", "knha"))
+    method_c, test_c = check_pooling(method, test)
     lv = check_level(level)
     if not pairs:
         raise InputError("no comparisons to make: give at least one candidate.")
@@ -378,10 +374,12 @@ def tradeoffs(
     """
     frame = read_runs(runs) if not isinstance(runs, pd.DataFrame) else runs
     if "arm" not in frame.columns:
-        raise InputError(f"runs has no 'arm' column; columns: {list(map(str, frame.columns))}.")
+        raise InputError(f"runs has no 'arm' column; columns: {list(map(str, frame.columns))}. "
+                         "Pass a tidy runs table with arm, task, seed, metric and value columns.")
     arms = sorted(map(str, frame["arm"].dropna().unique()))
     if baseline not in arms:
-        raise InputError(f"baseline {baseline!r} is not an arm of the runs; arms: {arms}.")
+        raise InputError(f"baseline {baseline!r} is not an arm of the runs; arms: {arms}. "
+                         "Pass one of them as the baseline.")
     chosen = [a for a in arms if a != baseline] if candidates is None else list(candidates)
     unknown = [c for c in chosen if c not in arms]
     if unknown or baseline in chosen or not chosen:
