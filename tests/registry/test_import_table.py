@@ -102,6 +102,37 @@ def test_extra_columns_source_external_id_and_text_tasks_are_kept(
     assert set(runs["source"]) == {"sweep-7"}
 
 
+def test_reimport_compares_every_stored_column_within_each_source(registry: Registry) -> None:
+    add_pair(registry)
+    first = runs_frame("cand").assign(source="a", external_id=[f"r{i}" for i in range(12)], lr=0.1)
+    registry.import_runs(first)
+    again = pd.concat([first, first.assign(source="b")], ignore_index=True)
+    again.loc[0, "lr"] = 0.2  # only an extra column changes
+    again.loc[1, "experiment"] = "base"  # the run moves to another experiment
+    report = registry.import_runs(again)
+    assert (report.inserted, report.updated, report.unchanged) == (12, 2, 10)
+    assert report.sources == ("a", "b") and report.experiments == ("base", "cand")
+    stored = registry.runs()
+    moved = stored[(stored["source"] == "a") & (stored["external_id"] == "r1")]
+    assert moved["experiment"].tolist() == ["base"]
+    assert registry.import_runs(again).unchanged == 24
+
+
+def test_runs_carry_the_moderators_of_their_experiment(registry: Registry) -> None:
+    add_pair(registry)
+    registry.add_experiment("deep", baseline="base", moderators={"model_family": "cnn", "depth": 3})
+    registry.import_runs(pd.concat([runs_frame("cand"), runs_frame("base"), runs_frame("deep")]))
+    runs = registry.runs()
+    assert list(runs.columns) == [*RUN_COLUMNS, "data_domain", "depth", "model_family"]
+    family = {str(e): set(g.dropna()) for e, g in runs.groupby("experiment")["model_family"]}
+    assert family == {"base": set(), "cand": {"vit"}, "deep": {"cnn"}}
+    assert runs.loc[runs["experiment"] == "deep", "depth"].eq(3).all()
+    assert runs.loc[runs["experiment"] != "deep", "depth"].isna().all()
+    only = registry.runs("cand")
+    assert list(only.columns) == [*RUN_COLUMNS, "data_domain", "model_family"]
+    assert set(only["data_domain"]) == {"vision"}
+
+
 def test_runs_can_be_filtered(registry: Registry) -> None:
     add_pair(registry)
     registry.import_runs(pd.concat([runs_frame("cand"), runs_frame("base", metric="loss")]))

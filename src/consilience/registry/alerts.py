@@ -24,6 +24,7 @@ from consilience.registry.planning import (
     PLANNABLE,
     ExperimentPlan,
     _count,
+    _design,
     plan_experiment,
 )
 
@@ -137,10 +138,8 @@ class AlertList:
         )
 
 
-def _design(plan: ExperimentPlan) -> str:
-    out = f"{_count(plan.current_k, 'task')} x {_count(plan.current_seeds, 'seed')}"
-    if plan.current_n_eval is not None:
-        out += f" on {_count(plan.current_n_eval, 'example')}"
+def _current_design(plan: ExperimentPlan) -> str:
+    out = _design(plan.current_k, plan.current_seeds, plan.current_n_eval)
     source = {"pilot": "its own runs", "baseline": "its baseline experiment",
               "registry": "the registry's other experiments"}[plan.source]
     return f"{out} (variances from {source})"
@@ -231,7 +230,7 @@ def alerts(
                                verdict=comparison.verdict, **numbers))
         elif plan is not None and plan.current_power < threshold:
             reason = (f"power {plan.current_power:.2f} < {threshold:.2f} to detect a "
-                      f"{plan.min_effect:g} effect with {_design(plan)}.")
+                      f"{plan.min_effect:g} effect with {_current_design(plan)}.")
             found.append(Alert(name, status, "underpowered", reason=reason, fix=plan.fix,
                                **numbers))
     return AlertList(alerts=tuple(found + later), skipped=tuple(skipped),

@@ -171,7 +171,10 @@ def _check_count(name: str, value: int | None) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"'{name}' must be a positive whole number; got {value!r}.")
+        raise InputError(
+            f"'{name}' must be a positive whole number; got {value!r}. Give a count such as 5, "
+            "or leave it out if it is not planned."
+        )
     return value
 
 
@@ -262,11 +265,17 @@ def add_experiment(
     name = name.strip()
     status = check_choice("status", status, EXPERIMENT_STATUSES)
     if baseline is not None and no_baseline:
-        raise InputError("Pass either a baseline or no_baseline=True, not both.")
+        raise InputError(
+            f"Experiment {name!r} got baseline={baseline!r} and no_baseline=True; pass either a "
+            "baseline or no_baseline=True, not both (no_baseline makes it a root)."
+        )
     if min_effect is not None and (
         not isinstance(min_effect, (int, float)) or not math.isfinite(min_effect) or min_effect <= 0
     ):
-        raise InputError(f"'min_effect' must be a positive number; got {min_effect!r}.")
+        raise InputError(
+            f"'min_effect' must be a positive number; got {min_effect!r}. Give the smallest "
+            "improvement worth acting on, in metric units (e.g. 0.01), or leave it out."
+        )
     tag_list = [str(t).strip() for t in tags if str(t).strip()]
     if session.scalars(select(Experiment.id).where(Experiment.name == name)).first() is not None:
         raise InputError(

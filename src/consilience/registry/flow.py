@@ -108,10 +108,9 @@ def _select(
         if inc.get("tasks") is not None:
             criteria.append(("task not in inclusion.tasks", found["task"].isin(list(inc["tasks"]))))
         chosen = protocol_runs(registry, spec)
-        keys = set(zip(chosen["source"], chosen["external_id"]))
-        ids = pd.Series([k in keys for k in zip(found["source"], found["external_id"])],
-                        index=found.index)
-        criteria.append(("other protocol criteria", ids))
+        keys = pd.MultiIndex.from_frame(chosen[["source", "external_id"]])
+        ids = pd.MultiIndex.from_frame(found[["source", "external_id"]]).isin(keys)
+        criteria.append(("other protocol criteria", pd.Series(ids, index=found.index)))
         fixed = {str(e): (arms[0], arms[1]) for e in found["experiment"].unique()}
         return metric, found, criteria, fixed
     metric = metric or "accuracy"
@@ -132,16 +131,28 @@ def _select(
             unresolved.add(str(name))
     criteria.append((("the experiment's arms cannot be told apart (expected baseline and "
                      "candidate)"), ~found["experiment"].isin(sorted(unresolved))))
-    in_pair = pd.Series([arm in pairs.get(exp, ()) for exp, arm in
-                         zip(found["experiment"], found["arm"])], index=found.index)
-    criteria.append(("arm is neither the baseline nor the candidate", in_pair))
+    is_base, is_cand = _arm_roles(found, pairs)
+    criteria.append(("arm is neither the baseline nor the candidate", is_base | is_cand))
     return metric, found, criteria, pairs
 
 
+def _arm_roles(
+    runs: pd.DataFrame, pairs: Mapping[str, tuple[str, str]]
+) -> tuple[pd.Series, pd.Series]:
+    """Whether each run is of its experiment's baseline arm, and of its candidate arm."""
+    experiment = runs["experiment"].astype(str)
+    base = experiment.map({e: b for e, (b, _) in pairs.items()})
+    cand = experiment.map({e: c for e, (_, c) in pairs.items()})
+    return runs["arm"].eq(base), runs["arm"].eq(cand)
+
+
 def _both_arms(runs: pd.DataFrame, pairs: Mapping[str, tuple[str, str]]) -> pd.Series:
-    ok = {(exp, task) for (exp, task), group in runs.groupby(["experiment", "task"])
-          if set(pairs.get(str(exp), ("", ""))) <= set(group["arm"])}
-    return pd.Series([k in ok for k in zip(runs["experiment"], runs["task"])], index=runs.index)
+    """Whether each run's (experiment, task) has runs of both its experiment's arms."""
+    is_base, is_cand = _arm_roles(runs, pairs)
+    study = [runs["experiment"], runs["task"]]
+    has_base = is_base.groupby(study).transform("any")
+    has_cand = is_cand.groupby(study).transform("any")
+    return (has_base & has_cand).astype(bool)
 
 
 def _studies(

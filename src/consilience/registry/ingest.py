@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from consilience.errors import InputError
 from consilience.registry.models import Experiment, Run, utcnow
-from consilience.registry.runs_table import RowLabel
+from consilience.registry.runs_table import RUN_COLUMNS, RowLabel
 
 __all__ = ["CHUNK_SIZE", "ImportReport", "ProgressCallback", "write_runs"]
 
@@ -27,20 +27,13 @@ CHUNK_SIZE = 1000
 ProgressCallback = Callable[[int, int], None]
 """Called as ``progress(rows_done, rows_total)`` after each batch."""
 
+_KEY_COLUMNS = ("experiment", "source", "external_id")
 _COMPARED = (
     "experiment_id",
-    "arm",
-    "task",
-    "seed",
-    "metric",
-    "value",
-    "n_eval",
-    "cost_gpu_hours",
-    "cost_usd",
-    "status",
-    "item",
+    *(c for c in RUN_COLUMNS if c not in _KEY_COLUMNS),
     "extra",
 )
+"""Stored columns compared on re-import: a run whose values all match is ``unchanged``."""
 
 
 @dataclass(frozen=True)
@@ -116,14 +109,15 @@ def _experiment_ids(
 
 def _existing(
     session: Session, source: str, external_ids: Sequence[str]
-) -> dict[str, dict[str, Any]]:
-    cols = [Run.id, Run.external_id] + [getattr(Run, c) for c in _COMPARED]
-    found: dict[str, dict[str, Any]] = {}
+) -> dict[str, tuple[int, tuple[Any, ...]]]:
+    """``{external_id: (id, values of _COMPARED)}`` of the stored runs among ``external_ids``."""
+    cols = [Run.external_id, Run.id] + [getattr(Run, c) for c in _COMPARED]
+    found: dict[str, tuple[int, tuple[Any, ...]]] = {}
     for start in range(0, len(external_ids), 500):
         chunk = list(external_ids[start : start + 500])
         stmt = select(*cols).where(Run.source == source, Run.external_id.in_(chunk))
-        for row in session.execute(stmt):
-            found[row.external_id] = row._asdict()
+        for external_id, run_id, *values in session.execute(stmt):
+            found[external_id] = (run_id, tuple(values))
     return found
 
 
@@ -163,41 +157,46 @@ def write_runs(
     ids = _experiment_ids(session, runs, origin, label) if total else {}
     now = utcnow()
     inserted = updated = unchanged = 0
-    # Column lists zipped into row dicts: much faster than DataFrame.to_dict(orient="records").
-    names = [c for c in _COMPARED if c != "experiment_id"] + ["experiment", "source", "external_id"]
-    columns = [runs[c].tolist() for c in names]
-    records = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    # One tuple of compared values per row, zipped from column lists (much faster than
+    # DataFrame.to_dict(orient="records")); dicts are built only for the rows written.
+    columns = [runs["experiment"].map(ids).tolist()] + [runs[c].tolist() for c in _COMPARED[1:]]
+    values = list(zip(*columns, strict=True))
+    sources = runs["source"].tolist()
+    external_ids = runs["external_id"].tolist()
     # Sources with no stored run need no look-up of existing rows (the common first import).
-    stored = {s: _has_runs(session, s) for s in set(runs["source"])} if total else {}
+    stored = {s: _has_runs(session, s) for s in set(sources)}
     table = cast(Any, Run).__table__
     for start in range(0, total, CHUNK_SIZE):
-        chunk = records[start : start + CHUNK_SIZE]
-        by_source: dict[str, list[dict[str, Any]]] = {}
-        for rec in chunk:
-            by_source.setdefault(rec["source"], []).append(rec)
+        by_source: dict[str, list[int]] = {}
+        for i in range(start, min(start + CHUNK_SIZE, total)):
+            by_source.setdefault(sources[i], []).append(i)
         new_rows: list[dict[str, Any]] = []
         changed_rows: list[dict[str, Any]] = []
-        for source, recs in by_source.items():
+        for source, positions in by_source.items():
             existing = (
-                _existing(session, source, [r["external_id"] for r in recs])
+                _existing(session, source, [external_ids[i] for i in positions])
                 if stored[source]
                 else {}
             )
-            for rec in recs:
-                row = {c: rec[c] for c in _COMPARED if c != "experiment_id"}
-                row["experiment_id"] = ids[rec["experiment"]]
-                old = existing.get(rec["external_id"])
+            for i in positions:
+                old = existing.get(external_ids[i])
                 if old is None:
                     new_rows.append(
                         {
-                            **row,
+                            **dict(zip(_COMPARED, values[i], strict=True)),
                             "source": source,
-                            "external_id": rec["external_id"],
+                            "external_id": external_ids[i],
                             "imported_at": now,
                         }
                     )
-                elif any(old[c] != row[c] for c in _COMPARED):
-                    changed_rows.append({**row, "id": old["id"], "imported_at": now})
+                elif old[1] != values[i]:
+                    changed_rows.append(
+                        {
+                            **dict(zip(_COMPARED, values[i], strict=True)),
+                            "id": old[0],
+                            "imported_at": now,
+                        }
+                    )
                 else:
                     unchanged += 1
         if new_rows:
@@ -211,7 +210,7 @@ def write_runs(
             progress(min(start + CHUNK_SIZE, total), total)
     return ImportReport(
         origin=origin,
-        sources=tuple(sorted(set(runs["source"]))) if total else (),
+        sources=tuple(sorted(set(sources))),
         total=total,
         inserted=inserted,
         updated=updated,

@@ -45,7 +45,7 @@ from consilience.design.meta import power_meta
 from consilience.design.proportions import power_proportions
 from consilience.errors import InputError
 from consilience.registry.experiments import ExperimentRecord, get_experiment, record_of
-from consilience.registry.models import AuditEntry, utcnow
+from consilience.registry.models import utcnow
 from consilience.registry.plan_variance import Components, Source, estimate, is_proportion
 
 if TYPE_CHECKING:
@@ -219,6 +219,14 @@ def _count(n: float, word: str) -> str:
     return f"{n:,.0f} {word}{'' if n == 1 else 's'}"
 
 
+def _design(k: int, seeds: int, n_eval: int | None) -> str:
+    """A design in words: ``12 tasks x 5 seeds on 300 examples``."""
+    out = f"{_count(k, 'task')} x {_count(seeds, 'seed')}"
+    if n_eval is not None:
+        out += f" on {_count(n_eval, 'example')}"
+    return out
+
+
 def plan_experiment(
     registry: Registry,
     name: str,
@@ -284,6 +292,8 @@ def plan_experiment(
     if target <= a:
         raise InputError(f"'target_power' must exceed alpha = {a:g}; got {target:g}.")
     tst = check_choice("test", test, ("knha", "z"))
+    pooled_test = cast(Literal["z", "knha"], tst)
+    k_min = 2 if tst == "knha" else 1
     top_seeds = _check_int("max_seeds", max_seeds, 2)
     top_n = _check_int("max_n_eval", max_n_eval, 1)
     if not isinstance(metric, str) or not metric.strip():
@@ -302,9 +312,9 @@ def plan_experiment(
     n_now = record.planned_n_eval if proportion else None
     modelled = n_now is not None and math.isfinite(comp.eval_var)
     c = comp.eval_var if modelled else 0.0
-    k_now = max(comp.k, 2 if tst == "knha" else 1)
+    k_now = max(comp.k, k_min)
     if record.planned_tasks is not None:
-        k_now = max(int(record.planned_tasks), 2 if tst == "knha" else 1)
+        k_now = max(int(record.planned_tasks), k_min)
         notes.append(f"{k_now} tasks as planned (the variance source has {comp.k})")
     elif k_now != comp.k:
         notes.append(f"the source has {comp.k} task; the {tst} test needs 2, so 2 are assumed")
@@ -318,14 +328,14 @@ def plan_experiment(
 
     def power(k: Any, seeds: Any, n_eval: Any = n_ref) -> Any:
         res = power_meta(effect, k, s_eff(seeds, n_eval), sd=comp.sd, tau2=comp.tau2,
-                         rho=comp.rho, alpha=a, test=cast(Literal["z", "knha"], tst))
+                         rho=comp.rho, alpha=a, test=pooled_test)
         return np.asarray(res.power, dtype=float)
 
     current = float(power(float(k_now), float(s_now)))
     mde = float(
         power_meta(None, float(k_now), float(s_eff(float(s_now), n_ref)), target, sd=comp.sd,
                    tau2=comp.tau2, rho=comp.rho, alpha=a,
-                   test=cast(Literal["z", "knha"], tst)).effect
+                   test=pooled_test).effect
     )
     lever: Lever = "none"
     k_rec, s_rec, n_rec = k_now, s_now, n_now
@@ -334,7 +344,7 @@ def plan_experiment(
         if modelled and n_now is not None:
             es_star = float(
                 power_meta(None, float(k_now), 1.0, target, sd=1.0, alpha=a,
-                           test=cast(Literal["z", "knha"], tst)).effect_size
+                           test=pooled_test).effect_size
             )
             budget = (effect / es_star) ** 2 - comp.tau2 - seed_unit / s_grid
             need = np.where(budget > 0, c / np.where(budget > 0, budget, 1.0), np.inf)
@@ -359,7 +369,7 @@ def plan_experiment(
                 np.asarray(
                     power_meta(effect, None, s_eff(seeds_k, n_ref), target, sd=comp.sd,
                                tau2=comp.tau2, rho=comp.rho, alpha=a,
-                               test=cast(Literal["z", "knha"], tst)).k,
+                               test=pooled_test).k,
                     dtype=float,
                 )
                 - 1e-9
@@ -370,7 +380,7 @@ def plan_experiment(
     fix = _fix(lever, effect, target, current, mde, comp.tau2, k_now, s_now, n_now,
                est.seeds_run, k_rec, s_rec, n_rec, top_seeds)
     curve = _curve(power, k_now, s_now, n_now if modelled else None, k_rec, s_rec,
-                   n_rec if modelled else None, top_seeds, 2 if tst == "knha" else 1)
+                   n_rec if modelled else None, top_seeds, k_min)
     eval_power = _eval_power(comp, effect, n_now, a, notes) if modelled else math.nan
     return ExperimentPlan(
         experiment=record.name,
@@ -437,9 +447,7 @@ def _fix(
     mde: float, tau2: float, k_now: int, s_now: int, n_now: int | None, seeds_run: float,
     k: int, s: int, n: int | None, top_seeds: int,
 ) -> str:
-    design = f"{_count(k_now, 'task')} x {_count(s_now, 'seed')}"
-    if n_now is not None:
-        design += f" on {_count(n_now, 'example')}"
+    design = _design(k_now, s_now, n_now)
     if lever == "none":
         return (
             f"No change needed: the design ({design}) has power {current:.2f} >= "
@@ -556,8 +564,7 @@ def apply_plan(
                 "metric", "min_effect", "target_power", "alpha", "source", "source_experiments",
                 "current_power", "lever", "k", "seeds", "n_eval", "achieved_power", "fix")},
         }
-        session.add(AuditEntry(at=utcnow(), actor=actor or registry.actor, action="plan.apply",
-                               target=name, details=json_safe(details)))
+        registry._audit(session, "plan.apply", name, details, actor=actor)
         session.flush()
         record = record_of(session, exp)
     return record, plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -51,7 +52,12 @@ def fetch_runs(
         frame[col] = frame[col].astype("str")
     # A total order (source + external_id is unique), so the same runs always hash the same.
     frame = frame.sort_values(_ORDER, na_position="last", kind="stable").reset_index(drop=True)
-    used = sorted(set(frame["experiment"]))
+    # Moderators are per experiment: look each one up once per experiment, then spread it over
+    # the runs by their experiment's position.
+    codes, used = pd.factorize(frame["experiment"])
     for key in sorted({k for e in used for k in moderators.get(e, {})}):
-        frame[key] = [moderators[e].get(key) for e in frame["experiment"]]
+        per_experiment = np.empty(len(used), dtype=object)
+        for j, e in enumerate(used):  # a loop over experiments
+            per_experiment[j] = moderators[e].get(key)
+        frame[key] = per_experiment[codes].tolist()
     return frame

@@ -29,6 +29,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "RUN_COLUMNS",
     "STATUS_ALIASES",
+    "default_row_label",
     "natural_key",
     "normalise_runs",
     "normalise_status",
@@ -88,7 +89,8 @@ _INT_LIMIT = 2**63 - 1
 RowLabel = Callable[[int], str]
 
 
-def _default_label(i: int) -> str:
+def default_row_label(i: int) -> str:
+    """The label of the row at 0-based position ``i`` in error messages: ``row i+1``."""
     return f"row {i + 1}"
 
 
@@ -272,7 +274,7 @@ def normalise_runs(
         A required column is missing, a cell has the wrong type, a complete run has no finite
         value, a status is unknown, or two rows describe the same run.
     """
-    label = label or _default_label
+    label = label or default_row_label
     frame = _rename_known(frame, where)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:

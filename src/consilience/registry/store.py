@@ -34,7 +34,7 @@ from consilience.registry.migrate import head_revision
 from consilience.registry.models import AuditEntry, Token, utcnow
 from consilience.registry.protocol import ProtocolRecord, sha256_hex
 from consilience.registry.runs_query import fetch_runs
-from consilience.registry.runs_table import RowLabel, normalise_runs
+from consilience.registry.runs_table import RowLabel, default_row_label, normalise_runs
 from consilience.registry.snapshots import SnapshotRecord, add_snapshot, list_snapshots
 
 __all__ = ["Registry", "default_actor"]
@@ -100,11 +100,14 @@ class Registry:
         action: str,
         target: str | None,
         details: Mapping[str, Any] | None = None,
+        *,
+        actor: str | None = None,
     ) -> None:
+        """Add an audit-log entry to ``session``'s transaction (by ``actor``, default ours)."""
         session.add(
             AuditEntry(
                 at=utcnow(),
-                actor=self.actor,
+                actor=actor or self.actor,
                 action=action,
                 target=target,
                 details=json_safe(dict(details or {})),
@@ -273,11 +276,10 @@ class Registry:
         ImportReport
             Counts of inserted, updated and unchanged rows.
         """
+        label = label or default_row_label
         runs = normalise_runs(frame, where=origin, default_source=source, label=label)
         with self._write() as s:
-            report = write_runs(
-                s, runs, origin=origin, label=label or (lambda i: f"row {i + 1}"), progress=progress
-            )
+            report = write_runs(s, runs, origin=origin, label=label, progress=progress)
             self._audit(s, "import", origin, report.to_dict())
         return report
 

@@ -14,7 +14,18 @@ from typing import Any
 
 from consilience.errors import InputError
 
-__all__ = ["MISSING", "RunMapping", "lookup_nested", "split_spec"]
+__all__ = ["MAPPING_FLAGS", "MISSING", "RunMapping", "lookup_nested", "split_spec"]
+
+MAPPING_FLAGS: dict[str, str] = {
+    "experiment": "--experiment-from",
+    "arm": "--arm-from",
+    "task": "--task-from",
+    "seed": "--seed-from",
+    "n_eval": "--n-eval-from",
+    "cost_gpu_hours": "--cost-gpu-hours-from",
+    "cost_usd": "--cost-usd-from",
+}
+"""The command-line option that maps each column, named in error messages."""
 
 
 class _Missing:
@@ -59,16 +70,23 @@ class RunMapping:
     def __post_init__(self) -> None:
         for name in ("experiment", "arm", "task", "seed", "n_eval", "cost_gpu_hours", "cost_usd"):
             value = getattr(self, name)
-            if value is None and name in ("experiment", "arm", "task"):
-                raise InputError(f"The mapping needs a field for '{name}'; got None.")
+            required = name in ("experiment", "arm", "task")
+            if value is None and required:
+                raise InputError(
+                    f"The mapping needs a field for '{name}'; got None. Every run needs one: "
+                    f"name the field that holds it (e.g. params.{name}, or {MAPPING_FLAGS[name]} "
+                    "on the command line), or =VALUE for a constant."
+                )
             if value is not None and (not isinstance(value, str) or not value.strip()):
+                fix = "Pass the field's name" + ("." if required else ", or None if runs lack it.")
                 raise InputError(
                     f"The mapping's '{name}' must be a field name such as "
-                    f"params.{name}; got {value!r}."
+                    f"params.{name}; got {value!r}. {fix}"
                 )
         if isinstance(self.metrics, str) or not all(isinstance(m, str) and m for m in self.metrics):
             raise InputError(
-                f"The mapping's 'metrics' must be a tuple of metric keys; got {self.metrics!r}."
+                f"The mapping's 'metrics' must be a tuple of metric keys; got {self.metrics!r}. "
+                "Write e.g. metrics=('accuracy',), or () for every metric logged."
             )
 
     def optional_fields(self) -> dict[str, str]:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from consilience.errors import InputError
 from consilience.registry._deps import require
-from consilience.registry.importers.mapping import MISSING, RunMapping, split_spec
+from consilience.registry.importers.mapping import MAPPING_FLAGS, MISSING, RunMapping, split_spec
 from consilience.registry.ingest import ImportReport, ProgressCallback
 from consilience.registry.runs_table import normalise_status
 
@@ -34,15 +34,6 @@ __all__ = ["import_mlflow", "mlflow_runs_frame"]
 
 _NAMESPACES = ("params", "tags", "metrics")
 _ATTRIBUTES = ("experiment_name", "run_name", "run_id")
-_FLAG = {
-    "experiment": "--experiment-from",
-    "arm": "--arm-from",
-    "task": "--task-from",
-    "seed": "--seed-from",
-    "n_eval": "--n-eval-from",
-    "cost_gpu_hours": "--cost-gpu-hours-from",
-    "cost_usd": "--cost-usd-from",
-}
 
 
 def _check_uri(uri: str) -> None:
@@ -147,7 +138,7 @@ def mlflow_runs_frame(
                     raise InputError(
                         f"{uri}, {_label(run)} in MLflow experiment {exp_name!r}: no {spec!r} for "
                         f"column '{column}'. Log it on every run, or map {column} to another field "
-                        f"with {_FLAG[column]}; nothing was imported."
+                        f"with {MAPPING_FLAGS[column]}; nothing was imported."
                     )
                 value = None
             base[column] = value

@@ -30,7 +30,13 @@ from typing import TYPE_CHECKING, Any, cast
 import pandas as pd
 
 from consilience.errors import InputError
-from consilience.registry.importers.mapping import MISSING, RunMapping, lookup_nested, split_spec
+from consilience.registry.importers.mapping import (
+    MAPPING_FLAGS,
+    MISSING,
+    RunMapping,
+    lookup_nested,
+    split_spec,
+)
 from consilience.registry.ingest import ImportReport, ProgressCallback
 from consilience.registry.runs_table import normalise_status
 
@@ -40,15 +46,6 @@ if TYPE_CHECKING:
 __all__ = ["import_wandb", "parse_literal", "read_wandb_export"]
 
 _NAMESPACES = ("config", "summary")
-_FLAG = {
-    "experiment": "--experiment-from",
-    "arm": "--arm-from",
-    "task": "--task-from",
-    "seed": "--seed-from",
-    "n_eval": "--n-eval-from",
-    "cost_gpu_hours": "--cost-gpu-hours-from",
-    "cost_usd": "--cost-usd-from",
-}
 _CONSTANTS = {
     "nan": math.nan,
     "inf": math.inf,
@@ -259,8 +256,8 @@ def import_wandb(
                 if column in required:
                     raise InputError(
                         f"{path}, {label}: no {spec!r} for column '{column}'. Log it in the run's "
-                        f"config, or map {column} to another field with {_FLAG[column]}; nothing "
-                        "was imported."
+                        f"config, or map {column} to another field with "
+                        f"{MAPPING_FLAGS[column]}; nothing was imported."
                     )
                 value = None
             base[column] = value
