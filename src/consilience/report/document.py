@@ -297,18 +297,40 @@ def _report_from_runs(runs: Any, *, baseline: str | None, metric: str | None,
 
 
 # -- from a registry ----------------------------------------------------------------------------
-def _default_metric(registry: Any) -> str:
+def metric_counts(registry: Any) -> dict[str, int]:
+    """Number of complete runs of each metric in ``registry``, counted by the database."""
+    from sqlalchemy import func, select
+
+    from consilience.registry.models import Experiment, Run
+
+    stmt = (select(Run.metric, func.count())
+            .join(Experiment, Run.experiment_id == Experiment.id)
+            .where(Run.status == "complete").group_by(Run.metric))
+    with registry.engine.connect() as conn:
+        return {str(metric): int(n) for metric, n in conn.execute(stmt)}
+
+
+def default_metric(registry: Any) -> str | None:
+    """The metric a registry is analysed on when none is named: the first locked protocol's
+    primary metric, else the metric with the most complete runs (the first by name on a tie);
+    None when there is neither."""
     protocols = registry.protocols()
     if len(protocols):
         first = registry.protocol(str(min(protocols["name"])))
         return str(first.spec["primary_metric"])
-    runs = registry.runs(status="complete")
-    if runs.empty:
+    counts = metric_counts(registry)
+    if not counts:
+        return None
+    most = max(counts.values())
+    return min(m for m, n in counts.items() if n == most)
+
+
+def _default_metric(registry: Any) -> str:
+    found = default_metric(registry)
+    if found is None:
         raise InputError("the registry has no complete runs to report on yet. Import runs "
                          "first: consilience import csv RUNS.csv")
-    counts = runs["metric"].value_counts()
-    best = counts[counts == counts.max()].index
-    return str(min(best))
+    return found
 
 
 def history_figure(key: str, snapshots: Sequence[Any], *, title: str) -> SvgFigure:

@@ -80,21 +80,15 @@ class Dashboard:
         return str(found.value) if found.value else "accuracy"
 
     def _find_metric(self) -> str | None:
-        reg = self.registry
-        protocols = reg.protocols()
-        if len(protocols):
-            first = reg.protocol(str(min(protocols["name"])))
-            return str(first.spec["primary_metric"])
-        runs = reg.runs(status="complete")
-        if runs.empty:
-            return None
-        counts = runs["metric"].value_counts()
-        return str(min(counts[counts == counts.max()].index))
+        from consilience.report.document import default_metric
+
+        return default_metric(self.registry)
 
     def metrics(self) -> list[str]:
         """Metrics with complete runs, sorted."""
-        found = self.cached(("metrics",), lambda: sorted(
-            set(self.registry.runs(status="complete")["metric"])))
+        from consilience.report.document import metric_counts
+
+        found = self.cached(("metrics",), lambda: sorted(metric_counts(self.registry)))
         return list(found.value or [])
 
     def cached(self, key: Hashable, compute: Callable[[], Any]) -> Computed:

@@ -19,6 +19,7 @@ __all__ = [
     "ROW_COLUMNS",
     "ForestLayout",
     "axis_ticks",
+    "finish_layout",
     "interval_texts",
     "make_rows",
     "refit_layout",
@@ -118,6 +119,43 @@ def make_rows(records: list[dict[str, Any]]) -> pd.DataFrame:
     )
 
 
+def finish_layout(
+    rows: pd.DataFrame,
+    *,
+    drawn: tuple[RowKind, ...],
+    refline: float | None,
+    xlim: tuple[float, float] | None,
+    exponentiate: bool,
+    effect_label: str,
+    xlabel: str | None,
+    label_header: str,
+    weight_header: str | None,
+    marker: str,
+    level: float,
+) -> ForestLayout:
+    """The :class:`ForestLayout` of ``rows``: the x axis covers the intervals of the rows of the
+    ``drawn`` kinds and the reference line; the estimate column is headed with the level."""
+    shown = rows.loc[rows["kind"].isin(drawn)]
+    low, high = float(shown["ci_low"].min()), float(shown["ci_high"].max())
+    if refline is not None:
+        low, high = min(low, refline), max(high, refline)
+    limits, ticks, ticklabels = axis_ticks(low, high, exponentiate, xlim)
+    pct = fmt_num(level * 100, 0 if float(level * 100).is_integer() else 1)
+    return ForestLayout(
+        rows=rows,
+        xlim=limits,
+        xticks=ticks,
+        xticklabels=ticklabels,
+        refline=refline,
+        xlabel=effect_label if xlabel is None else xlabel,
+        label_header=label_header,
+        estimate_header=f"{effect_label} [{pct}% CI]",
+        weight_header=weight_header,
+        marker=marker,
+        level=level,
+    )
+
+
 def refit_layout(
     table: Any,
     labels: list[str],
@@ -182,22 +220,15 @@ def refit_layout(
     for note in notes:
         records.append({"kind": "note", "label": note, "y": y})
         y -= 1.0
-    rows = make_rows(records)
-    drawn = rows.loc[rows["kind"].isin(["study", "summary"])]
-    lo, hi = float(np.nanmin(drawn["ci_low"])), float(np.nanmax(drawn["ci_high"]))
-    if refline is not None:
-        lo, hi = min(lo, refline), max(hi, refline)
-    limits, ticks, ticklabels = axis_ticks(lo, hi, exponentiate, xlim)
-    pct = fmt_num(table.level * 100, 0 if float(table.level * 100).is_integer() else 1)
-    return ForestLayout(
-        rows=rows,
-        xlim=limits,
-        xticks=ticks,
-        xticklabels=ticklabels,
+    return finish_layout(
+        make_rows(records),
+        drawn=("study", "summary"),
         refline=refline,
-        xlabel=effect_label if xlabel is None else xlabel,
+        xlim=xlim,
+        exponentiate=exponentiate,
+        effect_label=effect_label,
+        xlabel=xlabel,
         label_header=label_header,
-        estimate_header=f"{effect_label} [{pct}% CI]",
         weight_header="I\u00b2" if i2 else None,
         marker="o",
         level=float(table.level),

@@ -11,7 +11,7 @@ from consilience.report.plots._draw_rows import draw_forest
 from consilience.report.plots._layout import check_ax, fmt_num, fmt_p, z_value
 from consilience.report.plots._rows import (
     ForestLayout,
-    axis_ticks,
+    finish_layout,
     interval_texts,
     make_rows,
 )
@@ -197,22 +197,15 @@ def forest_layout(
         }
     )
     records.append({"kind": "note", "y": base - 2, "label": overall_test_text(result)})
-    rows = make_rows(records)
-    drawn = rows.loc[rows["kind"].isin(["study", "summary", "prediction"])]
-    low, high = float(drawn["ci_low"].min()), float(drawn["ci_high"].max())
-    if refline is not None:
-        low, high = min(low, refline), max(high, refline)
-    limits, ticks, labels = axis_ticks(low, high, exponentiate, xlim)
-    pct = fmt_num(result.level * 100, 0 if float(result.level * 100).is_integer() else 1)
-    return ForestLayout(
-        rows=rows,
-        xlim=limits,
-        xticks=ticks,
-        xticklabels=labels,
+    return finish_layout(
+        make_rows(records),
+        drawn=("study", "summary", "prediction"),
         refline=refline,
-        xlabel=effect_label if xlabel is None else xlabel,
+        xlim=xlim,
+        exponentiate=exponentiate,
+        effect_label=effect_label,
+        xlabel=xlabel,
         label_header=label_header,
-        estimate_header=f"{effect_label} [{pct}% CI]",
         weight_header="Weight" if weights else None,
         marker="s",
         level=result.level,

@@ -13,7 +13,7 @@ from consilience.report.plots._draw_rows import draw_forest
 from consilience.report.plots._layout import check_ax, fmt_num, fmt_p, iter_rows, z_value
 from consilience.report.plots._rows import (
     ForestLayout,
-    axis_ticks,
+    finish_layout,
     interval_texts,
     make_rows,
 )
@@ -178,21 +178,15 @@ def subgroup_forest_layout(
     )
     rows = make_rows(records)
     rows["y"] = rows["y"] - rows["y"].min()
-    drawn = rows.loc[rows["kind"].isin(["study", "summary"])]
-    low, high = float(drawn["ci_low"].min()), float(drawn["ci_high"].max())
-    if refline is not None:
-        low, high = min(low, refline), max(high, refline)
-    limits, ticks, labels = axis_ticks(low, high, exponentiate, xlim)
-    pct = fmt_num(result.level * 100, 0 if float(result.level * 100).is_integer() else 1)
-    return ForestLayout(
-        rows=rows,
-        xlim=limits,
-        xticks=ticks,
-        xticklabels=labels,
+    return finish_layout(
+        rows,
+        drawn=("study", "summary"),
         refline=refline,
-        xlabel=effect_label if xlabel is None else xlabel,
+        xlim=xlim,
+        exponentiate=exponentiate,
+        effect_label=effect_label,
+        xlabel=xlabel,
         label_header="Study" if g is not None and label_header == "Subgroup" else label_header,
-        estimate_header=f"{effect_label} [{pct}% CI]",
         weight_header=None,
         marker="s",
         level=result.level,
