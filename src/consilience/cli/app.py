@@ -9,7 +9,7 @@ import functools
 import json
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -74,8 +74,33 @@ def read_table(path: Path, *, what: str = "input") -> pd.DataFrame:
         raise InputError(f"cannot parse {what} file '{path}' as {suffix.lstrip('.') or 'csv'}: {exc}") from exc
 
 
+def require_columns(frame: pd.DataFrame, columns: Iterable[tuple[str, str]], path: Path) -> None:
+    """Check that the table read from ``path`` has the columns that options name.
+
+    ``columns`` holds ``(option, column)`` pairs; the first column missing raises
+    :class:`InputError` naming it, the table's columns and the option to correct.
+    """
+    for option, col in columns:
+        if col not in frame.columns:
+            raise InputError(f"column {col!r} is not in '{path}'. Available columns: "
+                             f"{list(map(str, frame.columns))}. Name one of them with {option}.")
+
+
 def echo_json(payload: Any) -> None:
     typer.echo(json.dumps(payload, indent=2, allow_nan=False))
+
+
+def show_result(result: Any, as_json: bool) -> None:
+    """Print a result: its ``to_dict()`` as JSON with ``--json``, else its text summary."""
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        typer.echo(str(result.summary()))
+
+
+def format_frame(frame: pd.DataFrame) -> str:
+    """A table as text without the index, floats to four decimals."""
+    return str(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 def split_list(value: str | None) -> list[str]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from consilience._results import json_safe
-from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.cli.app import app, echo_json, format_frame, handles_errors, read_table, split_list
 from consilience.errors import InputError
 
 _WRITERS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -59,7 +59,8 @@ def batch_command(
         raise InputError(f"cannot write '{output}': give a .parquet or .csv file name to -o.")
     by_cols = split_list(by)
     if not by_cols:
-        raise InputError("--by must name at least one column, e.g. --by experiment,metric.")
+        raise InputError(f"--by must name at least one column; got {by!r}. Pass the grouping "
+                         f"columns, e.g. --by experiment,metric.")
     if runs is None or experiment is not None:
         from consilience.cli.compare_cmd import load_runs
 
@@ -83,4 +84,4 @@ def batch_command(
     elif output is not None:
         typer.echo(f"wrote {len(out)} row(s), {out.shape[1]} columns, to {output}")
     else:
-        typer.echo(out.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+        typer.echo(format_frame(out))

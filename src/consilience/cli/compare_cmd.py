@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.cli.app import app, handles_errors, read_table, show_result, split_list
 
 _RUNS_HELP = "Runs table (CSV, Parquet or JSON; '-' for CSV on stdin): arm, task, seed, metric, value[, n_eval, ...]."
 
@@ -42,10 +42,6 @@ def load_runs(runs: Path | None, db: str | None, experiment: str | None) -> Any:
                          + (f" for experiment(s) {experiment}" if experiment else "")
                          + ". Import some: consilience import csv RUNS.csv")
     return frame
-
-
-def _print_frame(frame: Any) -> None:
-    typer.echo(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 ArmCol = typer.Option("arm", "--arm-col", help="Column naming the arm (model, variant).")
@@ -109,10 +105,7 @@ def compare_command(
                   test=test, threshold=threshold, rope=rope, level=level, measure=measure,  # type: ignore[arg-type]
                   metrics=_metrics(metric, direction, kind), arm_col=arm_col, task_col=task_col,
                   seed_col=seed_col, metric_col=metric_col, value_col=value_col)
-    if as_json:
-        echo_json(res.to_dict())
-    else:
-        typer.echo(str(res.summary()))
+    show_result(res, as_json)
 
 
 @app.command("rank")
@@ -145,11 +138,8 @@ def rank_command(
     res = rank(frame, baseline=baseline, candidates=split_list(candidates) or None, metric=metric,
                method=method, test=test, threshold=threshold, rope=rope, level=level,  # type: ignore[arg-type]
                metrics=_metrics(metric, direction, kind), arm_col=arm_col, task_col=task_col,
-                  seed_col=seed_col, metric_col=metric_col, value_col=value_col)
-    if as_json:
-        echo_json(res.to_dict())
-    else:
-        typer.echo(str(res.summary()))
+               seed_col=seed_col, metric_col=metric_col, value_col=value_col)
+    show_result(res, as_json)
 
 
 @app.command("aggregate")
@@ -175,10 +165,7 @@ def aggregate_command(
 
     frame = load_runs(runs, db, experiment)
     res = aggregate(frame, metric=metric, arms=split_list(arms) or None, reps=reps, seed=seed, gamma=gamma,
-                    level=level, metrics=_metrics(metric, direction, kind),
-                    arm_col=arm_col, task_col=task_col,
-                  seed_col=seed_col, metric_col=metric_col, value_col=value_col)
-    if as_json:
-        echo_json(res.to_dict())
-        return
-    typer.echo(str(res.summary()))
+                    level=level, metrics=_metrics(metric, direction, kind), arm_col=arm_col,
+                    task_col=task_col, seed_col=seed_col, metric_col=metric_col,
+                    value_col=value_col)
+    show_result(res, as_json)

@@ -12,15 +12,10 @@ from __future__ import annotations
 import warnings
 from math import exp
 
-import pandas as pd
 import typer
 
-from consilience.cli.app import app, echo_json, handles_errors
+from consilience.cli.app import app, echo_json, format_frame, handles_errors
 from consilience.errors import DataDroppedWarning, InputError
-
-
-def _table(frame: pd.DataFrame) -> str:
-    return str(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 def _lcdb(as_json: bool, top_tasks: int) -> None:
@@ -50,7 +45,7 @@ def _lcdb(as_json: bool, top_tasks: int) -> None:
     typer.echo("")
     cols = ["rank", "arm", "k", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
             "p_holm", "prob_better", "verdict"]
-    typer.echo(_table(table[cols]))
+    typer.echo(format_frame(table[cols]))
     typer.echo("")
     counts = table["verdict"].value_counts()
     typer.echo("Verdicts: " + "; ".join(f"{v}: {n}" for v, n in counts.items()) + ".")
@@ -72,9 +67,9 @@ def _lcdb(as_json: bool, top_tasks: int) -> None:
     tasks = detail.tasks.sort_values("yi")
     shown = ["task", "design", "n_baseline", "n_candidate", "yi", "ci_low", "ci_high"]
     typer.echo(f"Per-task effects of {best} (the {top_tasks} worst and best of {len(tasks)}):")
-    typer.echo(_table(tasks[shown].head(top_tasks)))
+    typer.echo(format_frame(tasks[shown].head(top_tasks)))
     typer.echo("...")
-    typer.echo(_table(tasks[shown].tail(top_tasks)))
+    typer.echo(format_frame(tasks[shown].tail(top_tasks)))
     typer.echo("")
     typer.echo("Next: consilience compare RUNS --baseline A --candidate B on your own runs table; "
                "consilience init --example && consilience serve for the dashboard.")
@@ -97,7 +92,7 @@ def _bcg(as_json: bool) -> None:
     typer.echo(str(res.summary()))
     typer.echo("")
     typer.echo("Forest-plot numbers (log risk ratio; weight in percent)")
-    typer.echo(_table(res.studies()))
+    typer.echo(format_frame(res.studies()))
     typer.echo("")
     typer.echo(f"Pooled risk ratio {exp(res.estimate):.3f} [{exp(res.ci_low):.3f}, "
                f"{exp(res.ci_high):.3f}]; a new trial's true risk ratio is expected in "

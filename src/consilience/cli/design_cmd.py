@@ -6,13 +6,21 @@ Comma-separated values (``--n 3,5,10``) give a power curve.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, cast
 
 import numpy as np
 import typer
 
-from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.cli.app import (
+    app,
+    echo_json,
+    handles_errors,
+    read_table,
+    show_result,
+    split_list,
+)
 from consilience.design._common import check_alternative
 from consilience.design.always_valid import confidence_sequence
 from consilience.design.assignment import assign_arms
@@ -40,6 +48,7 @@ _EFFECT = typer.Option(
 _N = typer.Option(None, "--n", help="Sample size; comma list for a curve. Omit to solve for it.")
 _POWER = typer.Option(None, "--power", help="Target power, e.g. 0.8. Omit to compute it.")
 _ALPHA = typer.Option(0.05, "--alpha", help="Type-I error rate.")
+_SD = typer.Option(1.0, "--sd", help="Seed-to-seed standard deviation within an arm.")
 _ALT = typer.Option(
     "two-sided", "--alternative", help="two-sided, larger (candidate better) or smaller."
 )
@@ -65,11 +74,20 @@ def _grid(name: str, value: str | None) -> Any:
     return nums[0] if len(nums) == 1 else np.asarray(nums)
 
 
-def _show(result: Any, as_json: bool) -> None:
-    if as_json:
-        echo_json(result.to_dict())
-    else:
-        typer.echo(str(result.summary()))
+def _solve(
+    solver: Callable[..., Any],
+    *grids: Any,
+    alpha: float,
+    alternative: str,
+    as_json: bool,
+    **options: Any,
+) -> None:
+    """Show ``solver(*grids, ...)``: a power result for the parsed grids (the one left None is
+    solved for), with the alternative checked."""
+    show_result(
+        solver(*grids, alpha=alpha, alternative=check_alternative(alternative), **options),
+        as_json,
+    )
 
 
 @power_app.command("ttest")
@@ -78,7 +96,7 @@ def ttest_cmd(
     effect: str | None = _EFFECT,
     n: str | None = _N,
     power: str | None = _POWER,
-    sd: float = typer.Option(1.0, "--sd", help="Seed-to-seed standard deviation within an arm."),
+    sd: float = _SD,
     ratio: float = typer.Option(
         1.0, "--ratio", help="Seeds in the second arm per seed in the first."
     ),
@@ -87,18 +105,8 @@ def ttest_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Two-sample t test over independent seeds (n = seeds per arm)."""
-    _show(
-        power_ttest(
-            _grid("effect", effect),
-            _grid("n", n),
-            _grid("power", power),
-            sd=sd,
-            ratio=ratio,
-            alpha=alpha,
-            alternative=check_alternative(alternative),
-        ),
-        as_json,
-    )
+    _solve(power_ttest, _grid("effect", effect), _grid("n", n), _grid("power", power),
+           sd=sd, ratio=ratio, alpha=alpha, alternative=alternative, as_json=as_json)
 
 
 @power_app.command("paired")
@@ -107,25 +115,15 @@ def paired_cmd(
     effect: str | None = _EFFECT,
     n: str | None = _N,
     power: str | None = _POWER,
-    sd: float = typer.Option(1.0, "--sd", help="Seed-to-seed standard deviation within an arm."),
+    sd: float = _SD,
     rho: float = typer.Option(0.0, "--rho", help="Correlation of the arms on a shared seed."),
     alpha: float = _ALPHA,
     alternative: str = _ALT,
     as_json: bool = _JSON,
 ) -> None:
     """Paired t test over shared seeds (n = seed pairs)."""
-    _show(
-        power_paired(
-            _grid("effect", effect),
-            _grid("n", n),
-            _grid("power", power),
-            sd=sd,
-            rho=rho,
-            alpha=alpha,
-            alternative=check_alternative(alternative),
-        ),
-        as_json,
-    )
+    _solve(power_paired, _grid("effect", effect), _grid("n", n), _grid("power", power),
+           sd=sd, rho=rho, alpha=alpha, alternative=alternative, as_json=as_json)
 
 
 @power_app.command("proportions")
@@ -143,18 +141,9 @@ def proportions_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Two accuracies on independent test sets (n = examples per test set)."""
-    _show(
-        power_proportions(
-            _grid("effect", effect),
-            _grid("n", n),
-            _grid("power", power),
-            baseline=baseline,
-            ratio=ratio,
-            alpha=alpha,
-            alternative=check_alternative(alternative),
-        ),
-        as_json,
-    )
+    _solve(power_proportions, _grid("effect", effect), _grid("n", n), _grid("power", power),
+           baseline=baseline, ratio=ratio, alpha=alpha, alternative=alternative,
+           as_json=as_json)
 
 
 @power_app.command("mcnemar")
@@ -185,18 +174,9 @@ def mcnemar_cmd(
         raise InputError(
             "pass --discordance (share of examples where exactly one model is right) or --p01 and --p10."
         )
-    _show(
-        power_mcnemar(
-            eff,
-            _grid("n", n),
-            _grid("power", power),
-            discordance=discordance,
-            alpha=alpha,
-            alternative=check_alternative(alternative),
-            method=cast(Literal["connor", "exact"], method),
-        ),
-        as_json,
-    )
+    _solve(power_mcnemar, eff, _grid("n", n), _grid("power", power), discordance=discordance,
+           method=cast(Literal["connor", "exact"], method), alpha=alpha,
+           alternative=alternative, as_json=as_json)
 
 
 @power_app.command("meta")
@@ -217,21 +197,10 @@ def meta_cmd(
     as_json: bool = _JSON,
 ) -> None:
     """Random-effects meta-analysis over tasks (leave one of --effect/--k/--n/--power out)."""
-    _show(
-        power_meta(
-            _grid("effect", effect),
-            _grid("k", k),
-            _grid("n", n),
-            _grid("power", power),
-            sd=sd,
-            tau2=tau2,
-            rho=rho,
-            alpha=alpha,
-            alternative=check_alternative(alternative),
-            test=cast(Literal["z", "knha"], test),
-        ),
-        as_json,
-    )
+    _solve(power_meta, _grid("effect", effect), _grid("k", k), _grid("n", n),
+           _grid("power", power), sd=sd, tau2=tau2, rho=rho,
+           test=cast(Literal["z", "knha"], test), alpha=alpha, alternative=alternative,
+           as_json=as_json)
 
 
 @app.command("boundaries")
@@ -247,7 +216,7 @@ def boundaries_cmd(
 ) -> None:
     """Group-sequential efficacy boundaries by Lan-DeMets alpha spending."""
     fractions = _grid("looks", looks)
-    _show(
+    show_result(
         spending_boundaries(
             np.atleast_1d(fractions),
             alpha=alpha,
@@ -329,7 +298,7 @@ def analyze_cmd(
 ) -> None:
     """Risk difference, z tests and Fisher's exact test between the two arms."""
     frame = read_table(data, what="meta-experiment data")
-    _show(
+    show_result(
         analyze_meta_experiment(
             frame,
             arm_col=arm_col,

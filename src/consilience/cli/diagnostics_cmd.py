@@ -10,8 +10,14 @@ import pandas as pd
 import typer
 
 from consilience._results import json_safe
-from consilience.cli.app import app, echo_json, handles_errors, read_table
-from consilience.errors import InputError
+from consilience.cli.app import (
+    app,
+    echo_json,
+    format_frame,
+    handles_errors,
+    read_table,
+    require_columns,
+)
 
 DataArg = Annotated[Path, typer.Argument(help="CSV, Parquet or JSON table, one row per study ('-' for CSV on stdin).")]
 YiOpt = Annotated[str, typer.Option("--yi", help="Column of effect sizes.")]
@@ -22,11 +28,10 @@ LevelOpt = Annotated[float, typer.Option("--level", help="Confidence level in pe
 LabelOpt = Annotated[str | None, typer.Option("--label", help="Column of study labels.")]
 
 
-def _load(data: Path, yi: str, vi: str, label: str | None, extra: str | None = None) -> pd.DataFrame:
+def _load(data: Path, yi: str, vi: str, label: str | None, order_col: str | None = None) -> pd.DataFrame:
     frame = read_table(data, what="data")
-    for col in [yi, vi, *([label] if label else []), *([extra] if extra else [])]:
-        if col not in frame.columns:
-            raise InputError(f"column {col!r} is not in '{data}'. Available columns: {list(map(str, frame.columns))}.")
+    require_columns(frame, [("--yi", yi), ("--vi", vi), *([("--label", label)] if label else []),
+                            *([("--order-col", order_col)] if order_col else [])], data)
     return frame
 
 
@@ -40,7 +45,7 @@ def _fit(frame: pd.DataFrame, yi: str, vi: str, label: str | None, method: str, 
 
 def _table(title: str, frame: pd.DataFrame) -> None:
     typer.echo(title)
-    typer.echo(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    typer.echo(format_frame(frame))
     typer.echo("")
 
 

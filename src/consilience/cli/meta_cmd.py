@@ -8,12 +8,17 @@ from typing import Any
 import typer
 
 from consilience._results import json_safe
-from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.cli.app import (
+    app,
+    echo_json,
+    format_frame,
+    handles_errors,
+    read_table,
+    require_columns,
+    show_result,
+    split_list,
+)
 from consilience.errors import InputError
-
-
-def _print_frame(frame: Any) -> None:
-    typer.echo(frame.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
 
 
 def _special(frame: Any, yi: str, vi: str, nested: str | None, bayes: bool, tau_prior: str,
@@ -30,10 +35,7 @@ def _special(frame: Any, yi: str, vi: str, nested: str | None, bayes: bool, tau_
         from consilience.pooling import bayes_meta_analyze
 
         res = bayes_meta_analyze(frame[yi], frame[vi], tau_prior=tau_prior, level=level, delta=delta)
-    if as_json:
-        echo_json(res.to_dict())
-    else:
-        typer.echo(str(res.summary()))
+    show_result(res, as_json)
 
 
 @app.command("meta")
@@ -59,10 +61,12 @@ def meta(
     from consilience.pooling import meta_analyze, meta_analyze_many, subgroup_analysis
 
     frame = read_table(data, what="data")
-    for col in [yi, vi, *split_list(mods), *split_list(by), *split_list(nested),
-                *([subgroup] if subgroup else []), *([label] if label else [])]:
-        if col not in frame.columns:
-            raise InputError(f"column {col!r} is not in '{data}'. Available columns: {list(map(str, frame.columns))}.")
+    named = [("--yi", yi), ("--vi", vi),
+             *(("--mods", c) for c in split_list(mods)), *(("--by", c) for c in split_list(by)),
+             *(("--nested", c) for c in split_list(nested)),
+             *([("--subgroup", subgroup)] if subgroup else []),
+             *([("--label", label)] if label else [])]
+    require_columns(frame, named, data)
     chosen = [name for name, on in (("--mods", mods), ("--by", by), ("--subgroup", subgroup),
                                     ("--nested", nested), ("--bayes", bayes)) if on]
     if len(chosen) > 1:
@@ -75,14 +79,11 @@ def meta(
         if as_json:
             echo_json(json_safe(out))
         else:
-            _print_frame(out)
+            typer.echo(format_frame(out))
         return
     if subgroup:
         sg = subgroup_analysis(frame[yi], frame[vi], frame[subgroup], method=method, test=test, level=level)  # type: ignore[arg-type]
-        if as_json:
-            echo_json(sg.to_dict())
-        else:
-            typer.echo(str(sg.summary()))
+        show_result(sg, as_json)
         return
     res = meta_analyze(frame[yi], frame[vi], method=method, test=test, level=level,  # type: ignore[arg-type]
                        mods=frame[split_list(mods)] if mods else None,
@@ -93,4 +94,4 @@ def meta(
     typer.echo(str(res.summary()))
     typer.echo("")
     typer.echo("Forest-plot numbers")
-    _print_frame(res.studies())
+    typer.echo(format_frame(res.studies()))

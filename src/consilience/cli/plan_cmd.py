@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from consilience.cli.app import app, echo_json, handles_errors, read_table
+from consilience.cli.app import app, echo_json, handles_errors, read_table, show_result
 from consilience.cli.registry_cmd import Db, Json, _open, _table
 from consilience.errors import InputError
 
@@ -88,10 +88,7 @@ def plan_command(
                              "write the plan to.")
         design = _pilot_plan(runs, metric, baseline, candidate, min_effect, power, alpha,
                              max_seeds)
-        if as_json:
-            echo_json(design.to_dict())
-        else:
-            typer.echo(str(design.summary()))
+        show_result(design, as_json)
         return
     assert experiment is not None
     if apply and min_effect is not None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from consilience.cli.app import app, echo_json, handles_errors, read_table, split_list
+from consilience.cli.app import app, echo_json, handles_errors, read_table, show_result, split_list
 from consilience.cli.registry_cmd import Db, Json, _open, _table
 
 quality_app = typer.Typer(
@@ -88,10 +88,7 @@ def assess_command(
         if auto:
             auto_assess(reg, experiment)
         result = assess(reg, experiment, answers) if answers else assessment(reg, experiment)
-    if as_json:
-        echo_json(result.to_dict())
-    else:
-        typer.echo(str(result.summary()))
+    show_result(result, as_json)
 
 
 @quality_app.command("show")
@@ -152,10 +149,7 @@ def synthesis_command(
         result = synthesis(reg, metric=metric, protocol=protocol,
                            experiments=split_list(experiment) or None,
                            quality_weights=weights or None)
-    if as_json:
-        echo_json(result.to_dict())
-    else:
-        typer.echo(str(result.summary()))
+    show_result(result, as_json)
 
 
 @quality_app.command("flow")
@@ -214,7 +208,8 @@ def tradeoffs_command(
         from consilience.quality.tradeoffs import tradeoffs
 
         if baseline is None:
-            raise InputError("with a runs table, --baseline names the reference arm.")
+            raise InputError("with a runs table, --baseline names the reference arm; pass "
+                             "--baseline ARM (every other arm is a candidate).")
         if experiment is not None:
             raise InputError("--experiment selects experiments in the registry; drop RUNS to "
                              "use --db.")
@@ -233,10 +228,7 @@ def tradeoffs_command(
             result = registry_tradeoffs(reg, metrics=names, margins=margins,
                                         metric_specs=specs or None,
                                         experiments=split_list(experiment) or None)
-    if as_json:
-        echo_json(result.to_dict())
-    else:
-        typer.echo(str(result.summary()))
+    show_result(result, as_json)
 
 
 # -- predict --------------------------------------------------------------------------------------
@@ -262,7 +254,4 @@ def predict_command(
                          "model_family=tree --set n_train=10000.")
     with _open(db) as reg:
         result = scenario(reg, setting, metric=metric, experiments=split_list(experiment) or None)
-    if as_json:
-        echo_json(result.to_dict())
-    else:
-        typer.echo(str(result.summary()))
+    show_result(result, as_json)

@@ -214,6 +214,14 @@ GpuHours = Annotated[
     str | None, typer.Option("--cost-gpu-hours-from", help="Field holding GPU hours.")
 ]
 Usd = Annotated[str | None, typer.Option("--cost-usd-from", help="Field holding the cost in USD.")]
+ExperimentFrom = Annotated[
+    str, typer.Option("--experiment-from", help="Field naming the registry experiment.")
+]
+ArmFrom = Annotated[str, typer.Option("--arm-from", help="Field naming the arm.")]
+TaskFrom = Annotated[str, typer.Option("--task-from", help="Field naming the task.")]
+SeedFrom = Annotated[
+    str, typer.Option("--seed-from", help="Field holding the seed ('none' if runs have none).")
+]
 
 
 @import_app.command("mlflow")
@@ -223,18 +231,10 @@ def import_mlflow_command(
         str,
         typer.Argument(help="sqlite:///mlflow.db, a file-store directory, or http://host:5000."),
     ],
-    experiment_from: Annotated[
-        str, typer.Option("--experiment-from", help="Field naming the registry experiment.")
-    ] = "experiment_name",
-    arm_from: Annotated[
-        str, typer.Option("--arm-from", help="Field naming the arm.")
-    ] = "params.arm",
-    task_from: Annotated[
-        str, typer.Option("--task-from", help="Field naming the task.")
-    ] = "params.task",
-    seed_from: Annotated[
-        str, typer.Option("--seed-from", help="Field holding the seed ('none' if runs have none).")
-    ] = "params.seed",
+    experiment_from: ExperimentFrom = "experiment_name",
+    arm_from: ArmFrom = "params.arm",
+    task_from: TaskFrom = "params.task",
+    seed_from: SeedFrom = "params.seed",
     metric: Metric = None,
     n_eval_from: NEval = None,
     cost_gpu_hours_from: GpuHours = None,
@@ -282,18 +282,10 @@ def import_mlflow_command(
 @handles_errors
 def import_wandb_command(
     path: Annotated[Path, typer.Argument(help="W&B export: the UI's runs CSV or an API export.")],
-    experiment_from: Annotated[
-        str, typer.Option("--experiment-from", help="Field naming the registry experiment.")
-    ] = "config.experiment",
-    arm_from: Annotated[
-        str, typer.Option("--arm-from", help="Field naming the arm.")
-    ] = "config.arm",
-    task_from: Annotated[
-        str, typer.Option("--task-from", help="Field naming the task.")
-    ] = "config.task",
-    seed_from: Annotated[
-        str, typer.Option("--seed-from", help="Field holding the seed ('none' if runs have none).")
-    ] = "config.seed",
+    experiment_from: ExperimentFrom = "config.experiment",
+    arm_from: ArmFrom = "config.arm",
+    task_from: TaskFrom = "config.task",
+    seed_from: SeedFrom = "config.seed",
     metric: Metric = None,
     n_eval_from: NEval = None,
     cost_gpu_hours_from: GpuHours = None,

@@ -75,6 +75,6 @@ def normalise_keys(frame: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
     ``string[pyarrow]``; results of different engines compare equal only with one dtype.
     """
     casts = {col: STRING for col in by
-             if frame[col].dtype == np.dtype("O") or isinstance(frame[col].dtype, pd.StringDtype)}
-    casts = {col: dtype for col, dtype in casts.items() if frame[col].dtype != dtype}
+             if (frame[col].dtype == np.dtype("O") or isinstance(frame[col].dtype, pd.StringDtype))
+             and frame[col].dtype != STRING}
     return frame.astype(casts) if casts else frame
