@@ -271,14 +271,17 @@ def he_start(ws: Workspace) -> np.ndarray:
 def _trace_pp(rows: _Rows, w: np.ndarray, s1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``tr(P)`` and ``tr(PP)`` for weights ``w`` with sums ``s1``; overwrites ``rows.tmp``."""
     tmp = rows.tmp
-    inv = 1.0 / s1
     np.square(w, out=tmp)
     s2 = rows.sums(tmp)
-    sa = inv * s2
-    tr_p = s1 - sa
     np.multiply(tmp, w, out=tmp)  # w³ as (w²)·w: a tenth of the cost of pow(w, 3)
-    tr_pp = s2 - 2.0 * (inv * rows.sums(tmp)) + sa * sa
-    return tr_p, tr_pp
+    return _traces(s1, s2, rows.sums(tmp))
+
+
+def _traces(s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``tr(P) = s1 - s2/s1`` and ``tr(PP) = s2 - 2 s3/s1 + (s2/s1)²`` from ``sum(w^j)``."""
+    inv = 1.0 / s1
+    sa = inv * s2
+    return s1 - sa, s2 - 2.0 * (inv * s3) + sa * sa
 
 
 def fisher_scoring(
@@ -446,9 +449,7 @@ def fixed_effect_traces(ws: Workspace) -> tuple[np.ndarray, np.ndarray, np.ndarr
     """Cochran's Q, ``tr(P)`` and ``tr(PP)`` of the fit with ``w = 1/v`` (as :func:`_trace_pp`)."""
     s1, rss, s2, s3 = fixed_effect(ws)
     with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / s1
-        sa = inv * s2
-        return rss, s1 - sa, s2 - 2.0 * (inv * s3) + sa * sa
+        return (rss, *_traces(s1, s2, s3))
 
 
 def log_lik_at_zero(ws: Workspace, reml: bool) -> np.ndarray:
